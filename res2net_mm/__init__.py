@@ -1,0 +1,18 @@
+"""res2net_mm: the Res2Net backbone family (Gao et al., TPAMI 2020) for
+OpenMMLab 2.x (mmdet, mmsegmentation, mmpose).
+
+Importing the package registers ``Res2Net`` in the ``res2net_mm`` scope
+(``type='res2net_mm.Res2Net'`` from any library) and in mmengine's root model
+registry, so unprefixed ``type='Res2Net'`` builds ours in mmseg and mmpose,
+which have no Res2Net of their own, while mmdet keeps finding its own first
+(see ``res2net_mm.mmdet_override`` for the opt-in).
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+
+from .models import ARCHS, Res2Net
+
+__version__ = '0.1.0'
+
+MMENGINE_MODELS.register_module(name='Res2Net', module=Res2Net, force=True)
+
+__all__ = ['ARCHS', 'Res2Net', '__version__']

@@ -1,0 +1,161 @@
+"""The Res2Net block (Gao et al., "Res2Net", TPAMI 2020, Eq. 1 and Fig. 2).
+
+Key names follow the official code (conv1/bn1, convs.i/bns.i, conv3/bn3) so
+official, timm and mmdet block weights load without renaming.
+"""
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
+from mmengine.model import BaseModule
+
+EXPANSION = 4
+PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+
+
+class SEModule(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018) placed before the residual add.
+
+    Layout and reduction follow timm's ``SEModule`` (1x1 convs with bias,
+    ``channels / 16`` rounded to a multiple of 8), so timm-built SE-Res2Net
+    weights load as they are.
+    """
+
+    def __init__(self, channels, reduction=16, divisor=8):
+        super().__init__()
+        hidden = max(divisor, int(channels / reduction + divisor / 2) // divisor * divisor)
+        if hidden < 0.9 * channels / reduction:
+            hidden += divisor
+        self.fc1 = nn.Conv2d(channels, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x):
+        w = x.mean((2, 3), keepdim=True)
+        w = self.fc2(torch.relu(self.fc1(w)))
+        return x * torch.sigmoid(w)
+
+
+class Bottle2neck(BaseModule):
+    """Res2Net bottleneck: 1x1 conv, hierarchical 3x3 convs over ``scales``
+    splits, 1x1 conv, residual add.
+
+    The pass-through split is the last one, as in the official code. A
+    ``stage`` block (the first of every stage) cannot add the previous split's
+    output (its input has another resolution/width): each 3x3 conv sees its
+    own split only, and the pass-through split is average-pooled (3x3, pad 1,
+    the block's stride) so its shape matches.
+
+    Args:
+        inplanes (int): Input channels.
+        planes (int): Bottleneck base channels; the output has ``4 * planes``.
+        stride (int): Spatial stride of the block. Default: 1.
+        dilation (int): Dilation of the 3x3 convs. Default: 1.
+        downsample (nn.Module | None): Shortcut projection. Default: None.
+        scales (int): Number of splits s; 1 is a plain ResNet bottleneck.
+        base_width (int): Split width for ``planes == 64``; the split has
+            ``floor(planes * base_width / 64) * cardinality`` channels.
+        cardinality (int): Groups of each 3x3 conv (Res2NeXt). Default: 1.
+        stage_block (bool): Whether this is the first block of a stage.
+        stage_pool (bool): Whether a stage block pools its pass-through split.
+            The official code always does (``AvgPool2d(3, stride, 1)``); mmdet
+            skips it at stride 1. Default: True.
+        style (str): 'pytorch' puts the stride in the 3x3 convs, 'caffe' in
+            the first 1x1 conv. Default: 'pytorch'.
+        se (bool): Add squeeze-and-excitation before the residual add.
+        conv_cfg, norm_cfg (dict): Layer configs (mmcv ``build_*_layer``).
+        dcn (dict | None): Deformable conv config for the 3x3 convs.
+        plugins (list[dict] | None): mmcv plugin configs, each with
+            ``cfg`` and ``position`` in PLUGIN_POSITIONS.
+        with_cp (bool): Gradient checkpointing of the whole block.
+        init_cfg (dict | list[dict] | None): Initialization config.
+    """
+
+    def __init__(self, inplanes, planes, stride=1, dilation=1, downsample=None,
+                 scales=4, base_width=26, cardinality=1, stage_block=False,
+                 stage_pool=True, style='pytorch', se=False, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), dcn=None, plugins=None,
+                 with_cp=False, init_cfg=None):
+        super().__init__(init_cfg)
+        width = (planes * base_width // 64) * cardinality
+        if width < 1:
+            raise ValueError(f'planes={planes} and base_width={base_width} give an empty split')
+        self.width, self.scales, self.stride = width, scales, stride
+        self.stage_block, self.with_cp = stage_block, with_cp
+        conv1_stride, conv2_stride = (stride, 1) if style == 'caffe' else (1, stride)
+        self.conv1 = build_conv_layer(conv_cfg, inplanes, width * scales, 1,
+                                      stride=conv1_stride, bias=False)
+        self.bn1 = build_norm_layer(norm_cfg, width * scales)[1]
+        num_convs = max(1, scales - 1)
+        conv2_cfg = conv_cfg if dcn is None else dcn
+        self.convs = nn.ModuleList(
+            build_conv_layer(conv2_cfg, width, width, 3, stride=conv2_stride,
+                             padding=dilation, dilation=dilation,
+                             groups=cardinality, bias=False)
+            for _ in range(num_convs))
+        self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(num_convs))
+        self.pool = None
+        if stage_block and scales > 1 and (stage_pool or conv2_stride != 1):
+            self.pool = nn.AvgPool2d(3, stride=conv2_stride, padding=1)
+        self.conv3 = build_conv_layer(conv_cfg, width * scales, planes * EXPANSION, 1, bias=False)
+        self.bn3 = build_norm_layer(norm_cfg, planes * EXPANSION)[1]
+        self.se = SEModule(planes * EXPANSION) if se else None
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        # mmcv's deformable convs need contiguous inputs; channel splits of a
+        # batch are strided views (the crash users reported with mmdet).
+        self.contiguous_splits = dcn is not None
+        self.plugin_names = self._make_plugins(plugins or [], width * scales, planes * EXPANSION)
+
+    def _make_plugins(self, plugins, mid_channels, out_channels):
+        names = {pos: [] for pos in PLUGIN_POSITIONS}
+        channels = dict(after_conv1=mid_channels, after_conv2=mid_channels,
+                        after_conv3=out_channels)
+        for plugin in plugins:
+            position = plugin['position']
+            if position not in PLUGIN_POSITIONS:
+                raise ValueError(f'plugin position {position!r} is not one of {PLUGIN_POSITIONS}')
+            name, layer = build_plugin_layer(plugin['cfg'], in_channels=channels[position],
+                                             postfix=plugin.get('postfix', ''))
+            if hasattr(self, name):
+                raise ValueError(f'two plugins named {name!r} in one block; give a postfix')
+            self.add_module(name, layer)
+            names[position].append(name)
+        return names
+
+    def _plugins(self, x, position):
+        for name in self.plugin_names[position]:
+            x = getattr(self, name)(x)
+        return x
+
+    def _multi_scale(self, x):
+        """The hierarchical 3x3 convs of Eq. 1 over the splits of ``x``."""
+        splits = torch.split(x, self.width, 1)
+        outs = []
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            sp = splits[i] if i == 0 or self.stage_block else sp + splits[i]
+            if self.contiguous_splits:
+                sp = sp.contiguous()
+            sp = self.relu(bn(conv(sp)))
+            outs.append(sp)
+        if self.scales > 1:
+            last = splits[-1]
+            outs.append(self.pool(last) if self.pool is not None else last)
+        return torch.cat(outs, 1)
+
+    def _forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self._plugins(out, 'after_conv1')
+        out = self._plugins(self._multi_scale(out), 'after_conv2')
+        out = self.bn3(self.conv3(out))
+        out = self._plugins(out, 'after_conv3')
+        if self.se is not None:
+            out = self.se(out)
+        identity = x if self.downsample is None else self.downsample(x)
+        return out + identity
+
+    def forward(self, x):
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(self._forward, x, use_reentrant=False)
+        else:
+            out = self._forward(x)
+        return self.relu(out)

@@ -1,0 +1,49 @@
+"""The Res2Net variant table: the single source of truth for every named arch.
+
+Each row is the architecture (what builds the network) and, separately, the
+published facts about it (what tests and docs compare against). Sources:
+Gao et al., TPAMI 2020, Table 3 (FLOPs, top-1); the official
+Res2Net-PretrainedModels repository (checkpoint names, parameter counts).
+"""
+
+# name:                      depth  base_width  scales  cardinality  stem    se
+ARCHS = {
+    'res2net50_26w_4s':      dict(depth=50,  base_width=26, scales=4, cardinality=1, stem='v1',  se=False),  # 23.7M, 4.2G
+    'res2net50_48w_2s':      dict(depth=50,  base_width=48, scales=2, cardinality=1, stem='v1',  se=False),  # 23.2M, 4.2G
+    'res2net50_14w_8s':      dict(depth=50,  base_width=14, scales=8, cardinality=1, stem='v1',  se=False),  # 23.0M, 4.2G
+    'res2net50_26w_6s':      dict(depth=50,  base_width=26, scales=6, cardinality=1, stem='v1',  se=False),  # 35.0M, 6.3G
+    'res2net50_26w_8s':      dict(depth=50,  base_width=26, scales=8, cardinality=1, stem='v1',  se=False),  # 46.4M, 8.3G
+    'res2net50_18w_4s':      dict(depth=50,  base_width=18, scales=4, cardinality=1, stem='v1',  se=False),  # Res2Net-50-L, 2.9G
+    'res2net50_18w_6s':      dict(depth=50,  base_width=18, scales=6, cardinality=1, stem='v1',  se=False),  # Table 7/8 18w x 6s
+    'res2net101_26w_4s':     dict(depth=101, base_width=26, scales=4, cardinality=1, stem='v1',  se=False),  # 43.2M, 8.1G
+    'res2net152_26w_4s':     dict(depth=152, base_width=26, scales=4, cardinality=1, stem='v1',  se=False),
+    'res2next50':            dict(depth=50,  base_width=4,  scales=4, cardinality=8, stem='v1',  se=False),  # 22.6M, 4.2G
+    'se_res2net50_26w_4s':   dict(depth=50,  base_width=26, scales=4, cardinality=1, stem='v1',  se=True),
+    'res2net50_v1b_26w_4s':  dict(depth=50,  base_width=26, scales=4, cardinality=1, stem='v1b', se=False),  # 23.7M, 4.5G
+    'res2net101_v1b_26w_4s': dict(depth=101, base_width=26, scales=4, cardinality=1, stem='v1b', se=False),  # 43.2M, 8.3G
+    'res2net152_v1b_26w_4s': dict(depth=152, base_width=26, scales=4, cardinality=1, stem='v1b', se=False),
+}
+
+# Bottleneck blocks per stage for each depth (He et al., 2016, Table 1).
+STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+STEMS = ('v1', 'v1b')
+
+# Published facts. params: backbone only (no ImageNet fc), from the official
+# checkpoints; gflops: the paper's Table 3 / official MACs at 224x224;
+# top1: the paper's ImageNet top-1 accuracy (100 - top-1 error).
+ZOO = {
+    'res2net50_26w_4s':      dict(params=23_650_120, gflops=4.2, top1=77.99, checkpoint='res2net50_26w_4s-06e79181.pth'),
+    'res2net50_48w_2s':      dict(params=23_238_304, gflops=4.2, top1=77.32, checkpoint='res2net50_48w_2s-afed724a.pth'),
+    'res2net50_14w_8s':      dict(params=23_010_816, gflops=4.2, top1=78.14, checkpoint='res2net50_14w_8s-6527dddc.pth'),
+    'res2net50_26w_6s':      dict(params=35_002_448, gflops=6.3, top1=78.58, checkpoint='res2net50_26w_6s-19041792.pth'),
+    'res2net50_26w_8s':      dict(params=46_354_776, gflops=8.3, top1=79.20, checkpoint='res2net50_26w_8s-2c7c9f12.pth'),
+    'res2net50_18w_4s':      dict(params=None,       gflops=2.9, top1=77.08, checkpoint=None),
+    'res2net50_18w_6s':      dict(params=None,       gflops=None, top1=None, checkpoint=None),
+    'res2net101_26w_4s':     dict(params=43_157_688, gflops=8.1, top1=79.19, checkpoint='res2net101_26w_4s-02a759a1.pth'),
+    'res2net152_26w_4s':     dict(params=None,       gflops=None, top1=None, checkpoint=None),
+    'res2next50':            dict(params=22_622_464, gflops=4.2, top1=78.24, checkpoint='res2next50_4s-6ef7e7bf.pth'),
+    'se_res2net50_26w_4s':   dict(params=None,       gflops=None, top1=78.44, checkpoint=None),
+    'res2net50_v1b_26w_4s':  dict(params=23_669_352, gflops=4.5, top1=None, checkpoint='res2net50_v1b_26w_4s-3cf99910.pth'),
+    'res2net101_v1b_26w_4s': dict(params=43_176_920, gflops=8.3, top1=None, checkpoint='res2net101_v1b_26w_4s-0812c246.pth'),
+    'res2net152_v1b_26w_4s': dict(params=None,       gflops=None, top1=None, checkpoint=None),
+}

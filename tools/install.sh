@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Idempotent set-up of the project-local virtual environment `.venv`.
+#
+# Installs the tested stack (requirements/constraints.txt): torch + torchvision
+# first, then mmcv 2.1.0 built from source WITH its compiled ops (the built
+# wheel is cached outside the repo, keyed by torch version and Python ABI),
+# then mmengine / mmdet / mmseg / mmpose and this package in editable mode.
+# See ../shared/STACK.md for why each step looks the way it does.
+#
+# Environment:
+#   RES2NET_MM_VENV       venv path (default: <repo>/.venv)
+#   RES2NET_MM_CACHE      wheel cache (default: ${XDG_CACHE_HOME:-~/.cache}/res2net_mm)
+#   RES2NET_MM_CUDA=1     build mmcv's CUDA kernels (needs nvcc; FORCE_CUDA=1)
+#   RES2NET_MM_EXTRAS     extra requirement files to install (default: tests)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${RES2NET_MM_VENV:-$repo/.venv}
+cache=${RES2NET_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/res2net_mm}
+constraints=$repo/requirements/constraints.txt
+extras=${RES2NET_MM_EXTRAS:-tests}
+log() { printf '[install] %s\n' "$*" >&2; }
+
+py=$(command -v python3.11 || command -v python3)
+if [ ! -x "$venv/bin/python" ]; then
+    log "creating virtual environment $venv"
+    "$py" -m venv "$venv"
+fi
+vpy=$venv/bin/python
+pip() { "$vpy" -m pip --disable-pip-version-check "$@"; }
+
+# Everything below is skipped when nothing that shapes the install changed.
+stamp_src=$(cat "$constraints" "$repo/requirements.txt" "$repo/requirements/"*.txt \
+            "$repo/pyproject.toml" "${BASH_SOURCE[0]}"; echo "cuda=${RES2NET_MM_CUDA:-0} extras=$extras")
+stamp=$(printf '%s' "$stamp_src" | sha256sum | cut -c1-16)
+if [ "$(cat "$venv/.res2net_mm_stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "environment up to date ($venv)"
+    exit 0
+fi
+
+pin() { grep -E "^$1==" "$constraints" | head -1; }
+pipc() { pip install -q -c "$constraints" "$@"; }
+
+log "installing build tools and torch ($(pin torch), $(pin torchvision))"
+pipc "setuptools<81" wheel ninja cython "numpy>=2.0,<2.4"
+pipc "$(pin torch)" "$(pin torchvision)"
+
+# mmcv: build once per (mmcv, torch, python ABI, cuda) and keep the wheel.
+torch_v=$("$vpy" -c 'import torch; print(torch.__version__)')
+abi=$("$vpy" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+mmcv_pin=$(pin mmcv)
+key="${mmcv_pin#mmcv==}-torch${torch_v}-${abi}-cuda${RES2NET_MM_CUDA:-0}"
+wheel_dir=$cache/wheels/mmcv-$key
+if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+    log "building $mmcv_pin with compiled ops for torch $torch_v/$abi (about 12 min on 2 cores)"
+    mkdir -p "$wheel_dir.tmp"
+    if [ "${RES2NET_MM_CUDA:-0}" = 1 ]; then export FORCE_CUDA=1; fi
+    src=$(mktemp -d)
+    pip download -q --no-deps --no-binary :all: -d "$src" "$mmcv_pin"
+    tar xzf "$src"/mmcv-*.tar.gz -C "$src"
+    # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
+    sed -i 's/-std=c++17/-std=c++20/g' "$src"/mmcv-*/setup.py
+    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        pip wheel -q --no-build-isolation --no-deps -w "$wheel_dir.tmp" "$src"/mmcv-*/
+    rm -rf "$src"
+    rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
+fi
+log "installing mmcv from $wheel_dir"
+pipc --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
+pipc addict packaging Pillow pyyaml yapf opencv-python
+
+log "installing mmengine, mmdet, mmsegmentation, mmpose"
+pipc "$(pin mmengine)" "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
+     json_tricks munkres scipy matplotlib pycocotools
+# mmpose declares chumpy, which neither builds nor is ever imported.
+pipc --no-deps "$(pin mmpose)"
+
+# xtcocotools' published wheel is built against numpy 1: rebuild it for ours.
+np_v=$("$vpy" -c 'import numpy; print(numpy.__version__)')
+xt_dir=$cache/wheels/xtcocotools-${np_v}-${abi}
+if ! ls "$xt_dir"/xtcocotools-*.whl >/dev/null 2>&1; then
+    log "building $(pin xtcocotools) against numpy $np_v"
+    mkdir -p "$xt_dir.tmp"
+    pip wheel -q --no-build-isolation --no-binary xtcocotools --no-deps \
+        -w "$xt_dir.tmp" "$(pin xtcocotools)"
+    rm -rf "$xt_dir" && mv "$xt_dir.tmp" "$xt_dir"
+fi
+pipc --no-deps --force-reinstall "$xt_dir"/xtcocotools-*.whl
+
+for extra in $extras; do
+    log "installing extras: requirements/$extra.txt"
+    pipc -r "$repo/requirements/$extra.txt"
+done
+
+log "installing res2net_mm (editable)"
+pipc --no-deps --no-build-isolation -e "$repo"
+
+# A later step must never have replaced torch.
+"$vpy" - "$constraints" <<'PY'
+import sys, torch, torchvision
+pins = dict(l.strip().split('==') for l in open(sys.argv[1]) if '==' in l)
+for mod in (torch, torchvision):
+    got = mod.__version__.split('+')[0]
+    if got != pins[mod.__name__]:
+        sys.exit(f'{mod.__name__} {got} installed, {pins[mod.__name__]} pinned')
+PY
+echo "$stamp" > "$venv/.res2net_mm_stamp"
+log "done ($venv)"
