@@ -6,6 +6,7 @@ official, timm and mmdet block weights load without renaming.
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
+import mmcv.ops  # noqa: F401  (registers the DCN/DCNv2 conv layers)
 from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
 from mmengine.model import BaseModule
 
@@ -86,7 +87,12 @@ class Bottle2neck(BaseModule):
                                       stride=conv1_stride, bias=False)
         self.bn1 = build_norm_layer(norm_cfg, width * scales)[1]
         num_convs = max(1, scales - 1)
-        conv2_cfg = conv_cfg if dcn is None else dcn
+        conv2_cfg = conv_cfg
+        if dcn is not None:
+            dcn = dict(dcn)
+            # mmdet's meaning: strided blocks keep plain convs when set.
+            if not (dcn.pop('fallback_on_stride', False) and conv2_stride != 1):
+                conv2_cfg = dcn
         self.convs = nn.ModuleList(
             build_conv_layer(conv2_cfg, width, width, 3, stride=conv2_stride,
                              padding=dilation, dilation=dilation,
@@ -103,7 +109,7 @@ class Bottle2neck(BaseModule):
         self.downsample = downsample
         # mmcv's deformable convs need contiguous inputs; channel splits of a
         # batch are strided views (the crash users reported with mmdet).
-        self.contiguous_splits = dcn is not None
+        self.contiguous_splits = conv2_cfg is not conv_cfg
         self.plugin_names = self._make_plugins(plugins or [], width * scales, planes * EXPANSION)
 
     def _make_plugins(self, plugins, mid_channels, out_channels):

@@ -1,0 +1,71 @@
+"""Deformable convs, plugins, and export (jit.trace, ONNX)."""
+import pytest
+import torch
+
+from res2net_mm.models import Res2Net
+
+
+@pytest.mark.parametrize('dcn', [dict(type='DCN', deform_groups=1, fallback_on_stride=False),
+                                 dict(type='DCNv2', deform_groups=1)])
+def test_dcn_in_split_convs_trains_on_batches(dcn):
+    model = Res2Net('res2net50_26w_4s', dcn=dcn, stage_with_dcn=(False, True, True, True))
+    model.init_weights()
+    conv = model.layer2[1].convs[0]
+    assert hasattr(conv, 'conv_offset') and not hasattr(model.layer1[1].convs[0], 'conv_offset')
+    assert conv.conv_offset.weight.abs().sum() == 0  # starts as a plain conv
+    model.train()
+    # batch 2: channel splits are strided views, which mmcv's kernels reject.
+    outs = model(torch.randn(2, 3, 96, 96))
+    sum(o.mean() for o in outs).backward()
+    assert conv.weight.grad is not None and conv.conv_offset.weight.grad is not None
+
+
+def test_dcn_fallback_on_stride_keeps_strided_convs_plain():
+    dcn = dict(type='DCN', deform_groups=1, fallback_on_stride=True)
+    model = Res2Net('res2net50_26w_4s', dcn=dcn, stage_with_dcn=(False, True, True, True))
+    assert type(model.layer2[0].convs[0]) is torch.nn.Conv2d
+    assert hasattr(model.layer2[1].convs[0], 'conv_offset')
+
+
+def test_plugins_at_every_position_get_the_right_channels():
+    plugins = [
+        dict(cfg=dict(type='ContextBlock', ratio=1. / 4), stages=(False, True, True, True),
+             position='after_conv3'),
+        dict(cfg=dict(type='GeneralizedAttention', spatial_range=-1, num_heads=8,
+                      attention_type='0010', kv_stride=2),
+             stages=(False, False, True, True), position='after_conv2'),
+        dict(cfg=dict(type='NonLocal2d'), position='after_conv1'),
+    ]
+    model = Res2Net('res2net50_26w_4s', plugins=plugins).eval()
+    assert not hasattr(model.layer1[0], 'context_block')
+    assert model.layer2[0].context_block.in_channels == 512
+    assert model.layer3[0].gen_attention_block.in_channels == 4 * 104
+    assert model.layer1[0].nonlocal_block.in_channels == 4 * 26
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+
+
+def test_jit_trace_matches_eager():
+    model = Res2Net('res2net50_v1b_26w_4s', num_stages=2, out_indices=(0, 1)).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, x)
+        for a, b in zip(traced(torch.randn(2, 3, 80, 48)), model(torch.randn(2, 3, 80, 48))):
+            assert a.shape == b.shape
+        for a, b in zip(traced(x), model(x)):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_onnx_export_runs_in_onnxruntime(tmp_path):
+    pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+    model = Res2Net('res2net50_26w_4s', out_indices=(1, 3)).eval()
+    x = torch.randn(1, 3, 64, 64)
+    path = str(tmp_path / 'res2net.onnx')
+    torch.onnx.export(model, (x,), path, dynamo=False, opset_version=17,
+                      input_names=['image'], output_names=['c3', 'c5'])
+    outs = ort.InferenceSession(path).run(None, {'image': x.numpy()})
+    with torch.no_grad():
+        for got, expected in zip(outs, model(x)):
+            torch.testing.assert_close(torch.from_numpy(got), expected, rtol=0, atol=1e-4)
