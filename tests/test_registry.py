@@ -1,0 +1,113 @@
+"""The foundation: mmcv ops on CPU, stock downstream models, registry scopes."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+
+import res2net_mm
+from res2net_mm.models import Res2Net
+
+
+def load_config(tmp_path, text):
+    path = tmp_path / 'cfg.py'
+    path.write_text(textwrap.dedent(text))
+    return Config.fromfile(str(path))
+
+
+def build_in_scope(scope, cfg):
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg)
+
+
+def test_mmcv_ops_run_on_cpu_with_hand_checked_values():
+    from mmcv.ops import RoIAlign, nms
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]])
+    dets, keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
+    assert keep.tolist() == [0, 2]  # IoU(box0, box1) = 81/100 > 0.5
+    # A horizontal ramp f(x, y) = x sampled at bin centres of the box [0, 0, 4, 4]
+    # (aligned=False, 2x2 bins, 1 sample each): centres at x = 1 and 3.
+    feat = torch.arange(8.).repeat(8, 1)[None, None]
+    out = RoIAlign((2, 2), 1.0, 1, aligned=False)(feat, torch.tensor([[0., 0., 0., 4., 4.]]))
+    assert out.flatten().tolist() == [1., 3., 1., 3.]
+
+
+@pytest.mark.parametrize('scope,base,extra', [
+    ('mmdet', 'mmdet::_base_/models/faster-rcnn_r50_fpn.py', ''),
+    # mmseg passes the model-level `pretrained` on to the backbone.
+    ('mmseg', 'mmseg::_base_/models/deeplabv3plus_r50-d8.py', 'pretrained=None, '),
+    ('mmpose', 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py', ''),
+])
+def test_each_library_builds_a_stock_model_and_ours_by_scoped_name(tmp_path, scope, base, extra):
+    cfg = load_config(tmp_path, f"""
+        _base_ = '{base}'
+        custom_imports = dict(imports=['res2net_mm'], allow_failed_imports=False)
+        model = dict({extra}backbone=dict(_delete_=True, type='res2net_mm.Res2Net',
+                                          arch='res2net50_14w_8s'))
+        """)
+    stock_dir = tmp_path / 'stock'
+    stock_dir.mkdir()
+    stock_model = build_in_scope(scope, load_config(stock_dir, f"_base_ = '{base}'").model)
+    assert 'ResNet' in type(stock_model.backbone).__name__
+    model = build_in_scope(scope, cfg.model)
+    assert type(model.backbone) is Res2Net
+    assert model.backbone.arch['scales'] == 8
+
+
+@pytest.mark.parametrize('scope', ['mmseg', 'mmpose'])
+def test_plain_name_builds_ours_in_mmseg_and_mmpose(scope):
+    backbone = build_in_scope(scope, dict(type='Res2Net', arch='res2next50'))
+    assert type(backbone) is Res2Net
+
+
+def test_plain_name_keeps_mmdet_own_res2net_without_opt_in():
+    from mmdet.models.backbones import Res2Net as MMDetRes2Net
+    backbone = build_in_scope('mmdet', dict(type='Res2Net', depth=50))
+    assert type(backbone) is MMDetRes2Net
+
+
+def run_python(code):
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_mmdet_opt_in_makes_plain_name_ours(tmp_path):
+    (tmp_path / 'cfg.py').write_text(textwrap.dedent("""
+        _base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'
+        custom_imports = dict(imports=['res2net_mm.mmdet_override'],
+                              allow_failed_imports=False)
+        model = dict(backbone=dict(_delete_=True, type='Res2Net', depth=50,
+                                   stage_pool='strided'))
+        """))
+    result = run_python(f"""
+        from mmengine.config import Config
+        from mmengine.registry import DefaultScope
+        from mmdet.registry import MODELS
+        cfg = Config.fromfile({str(tmp_path / 'cfg.py')!r})
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            model = MODELS.build(cfg.model)
+            other = MODELS.build(dict(type='RetinaNet', backbone=dict(type='ResNet', depth=18),
+                neck=None, bbox_head=dict(type='RetinaHead', num_classes=2, in_channels=512,
+                anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
+                scales_per_octave=3, ratios=[1.0], strides=[32]),
+                bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+                loss_cls=dict(type='FocalLoss', use_sigmoid=True),
+                loss_bbox=dict(type='L1Loss'))))
+        print(type(model.backbone).__module__, type(other).__name__)
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['res2net_mm.models.res2net', 'RetinaNet']
+
+
+def test_failed_plugin_import_raises(tmp_path):
+    (tmp_path / 'cfg.py').write_text(
+        "custom_imports = dict(imports=['res2net_mm_typo'], allow_failed_imports=False)\n")
+    with pytest.raises(ImportError, match='res2net_mm_typo'):
+        Config.fromfile(str(tmp_path / 'cfg.py'))
+
+
+def test_package_exports_version_and_table():
+    assert res2net_mm.__version__ and 'res2net50_26w_4s' in res2net_mm.ARCHS
