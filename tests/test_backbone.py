@@ -1,4 +1,6 @@
 """Generic checks over the variant table and the OpenMMLab runtime contract."""
+import copy
+
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -183,6 +185,7 @@ def test_mmdet_style_arguments():
     (dict(strides=(1, 2, 2)), 'strides needs one value per stage'),
     (dict(stage_pool='never'), "stage_pool must be one of ('always', 'strided'), got 'never'"),
     (dict(style='tf'), "style must be one of ('pytorch', 'caffe')"),
+    (dict(memory_format='nhwc'), "memory_format must be one of ('channels_last', 'contiguous')"),
     (dict(stage_with_dcn=(False, True, True, True)), 'needs a dcn config'),
     (dict(plugins=[dict(cfg=dict(type='ContextBlock', ratio=0.25), position='after_conv9')]),
      "plugin position 'after_conv9'"),
@@ -191,3 +194,46 @@ def test_invalid_arguments_raise_naming_the_value(kwargs, message):
     with pytest.raises(ValueError) as err:
         Res2Net(**kwargs)
     assert message in str(err.value)
+
+
+def test_channels_last_path_equals_nchw_reference():
+    """The default NHWC fast path computes what the NCHW reference does: eval
+    outputs, train-mode outputs and BN statistics, and gradients."""
+    torch.manual_seed(0)
+    ref = Res2Net('res2net50_26w_4s', memory_format='contiguous', zero_init_residual=False)
+    ref.init_weights()
+    fast = Res2Net('res2net50_26w_4s')
+    assert fast.layer1[0].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
+    initial = copy.deepcopy(ref.state_dict())
+    fast.load_state_dict(initial)
+    x = small_input()
+
+    def assert_equal_outputs(outs_ref, outs_fast, tol):
+        for a, b in zip(outs_ref, outs_fast):
+            # relative to the feature scale: deep features reach ~1e3 here
+            assert (a - b).abs().max() <= tol * a.abs().max()
+
+    with torch.no_grad():
+        assert_equal_outputs(ref.eval()(x), fast.eval()(x), 1e-5)
+        # Train mode: batch statistics of a random deep net amplify float32
+        # rounding (both paths are ~1e-4 off float64 in layer4), so each path
+        # is held against a float64 run; the fast one must be as accurate.
+        exact = [o.double() for o in copy.deepcopy(ref).double().train()(x.double())]
+        for a, b, e in zip(ref.train()(x), fast.train()(x), exact):
+            assert (b - e).abs().max() <= 2 * (a - e).abs().max() + 1e-6 * e.abs().max()
+    for a, b in zip(ref.buffers(), fast.buffers()):  # BN statistics of that run
+        assert (b.double() - a.double()).abs().max() <= 1e-4 * max(1, a.abs().max().item())
+    # Gradients with frozen BN statistics: batch statistics of a random deep
+    # net amplify float32 rounding in both paths alike, frozen ones do not.
+    weights = [torch.randn_like(o) for o in ref(x)]
+    for model in (ref, fast):
+        model.load_state_dict(initial)  # the statistics of init, not of the run above
+        model.norm_eval = True
+        outs = model.train()(x)
+        sum((o * w).sum() for o, w in zip(outs, weights)).backward()
+    fast_params = dict(fast.named_parameters())
+    for name, p in ref.named_parameters():
+        error = (fast_params[name].grad - p.grad).abs().max() / p.grad.abs().max()
+        assert error < 1e-4, f'{name}: relative gradient error {error:.2g}'
+    # Checkpoints are layout-free: the fast model's state dict loads anywhere.
+    Res2Net('res2net50_26w_4s', memory_format='contiguous').load_state_dict(fast.state_dict())

@@ -1,10 +1,13 @@
 """Argument resolution and validation for ``Res2Net``: every value is checked
 at construction and an invalid one names itself and what is allowed."""
+import torch
+
 from .variants import ARCHS, STAGE_BLOCKS, STEMS
 
 ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
 STAGE_POOLS = ('always', 'strided')
 STYLES = ('pytorch', 'caffe')
+MEMORY_FORMATS = dict(channels_last=torch.channels_last, contiguous=torch.contiguous_format)
 
 
 def _check(ok, message):
@@ -60,7 +63,8 @@ def resolve_arch(arch, depth=None, scales=None, base_width=None, deep_stem=None,
 
 
 def validate_runtime_args(num_stages, strides, dilations, out_indices, frozen_stages,
-                          stage_pool, style, multi_grid, stage_with_dcn, dcn):
+                          stage_pool, style, multi_grid, stage_with_dcn, dcn,
+                          memory_format):
     """Check the per-stage arguments against ``num_stages`` and their ranges."""
     _check(num_stages in (1, 2, 3, 4), f'num_stages must be 1..4, got {num_stages!r}')
     for name, values in (('strides', strides), ('dilations', dilations),
@@ -79,6 +83,8 @@ def validate_runtime_args(num_stages, strides, dilations, out_indices, frozen_st
     if multi_grid is not None:
         for v in multi_grid:
             _positive_int('multi_grid', v)
+    _check(memory_format in MEMORY_FORMATS,
+           f'memory_format must be one of {tuple(MEMORY_FORMATS)}, got {memory_format!r}')
     _check(dcn is None or isinstance(dcn, dict), f'dcn must be a dict or None, got {dcn!r}')
     _check(dcn is not None or not any(stage_with_dcn),
            f'stage_with_dcn={tuple(stage_with_dcn)} needs a dcn config')

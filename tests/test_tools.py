@@ -1,0 +1,254 @@
+"""tools/train.py, tools/test.py and the launch scripts: options, missing data,
+resuming an interrupted run (torch >= 2.6 checkpoints), two-process CPU
+training and the Slurm scripts.
+
+The runs use faster_rcnn_r2n50_coco shrunk onto the tiny shapes data by
+``res2net_mm.engine.smoke_config`` (4 iterations, a checkpoint every 2) and
+dumped to a file, trained from scratch with the documented
+``--cfg-options model.backbone.init_cfg=None``.
+"""
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from res2net_mm.engine import (COCO_ITEMS, add_dump, build_runner, enable_amp,
+                               enable_show_dir, request_full_coco, smoke_config)
+from res2net_mm.engine.checkpoint_compat import runner_checkpoint_globals
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / 'configs'
+SCRATCH = ['--cfg-options', 'model.backbone.init_cfg=None']
+MAIN_PER_SCOPE = dict(mmdet='faster_rcnn_r2n50_coco', mmseg='deeplabv3plus_r2n50_voc12aug',
+                      mmpose='simplebaseline_r2n50_coco')
+
+
+def load_tool(name):
+    """tools/<name>.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(args, log, env=None, timeout=600):
+    """Run a command from the repository root; stdout+stderr go to ``log``."""
+    with open(log, 'w') as out:
+        proc = subprocess.run(args, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                              env={**os.environ, **(env or {})}, timeout=timeout)
+    return proc.returncode, Path(log).read_text()
+
+
+@pytest.fixture(scope='module')
+def tiny_config(tiny_shapes, tmp_path_factory):
+    path = tmp_path_factory.mktemp('cfg') / 'faster_rcnn_r2n50_tiny.py'
+    cfg = Config.fromfile(CONFIGS / 'faster_rcnn_r2n50_coco.py')
+    smoke_config(cfg, tiny_shapes, 'unused', max_iters=4, checkpoint_interval=2)
+    cfg.pop('work_dir')
+    cfg.custom_hooks = [dict(type='res2net_mm.ParamDigestHook')]
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg.dump(path)
+    return path
+
+
+@pytest.mark.parametrize('scope', sorted(MAIN_PER_SCOPE))
+def test_missing_dataset_names_the_path(scope, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/ here
+    config = str(CONFIGS / f'{MAIN_PER_SCOPE[scope]}.py')
+    with pytest.raises(SystemExit) as exc:
+        load_tool('train').main([config])
+    message = str(exc.value.code)
+    assert 'data/' in message and 'configs/README.md' in message
+    (tmp_path / 'model.pth').write_bytes(b'')
+    with pytest.raises(SystemExit) as exc:
+        load_tool('test').main([config, 'model.pth'])
+    assert 'test_dataloader.dataset' in str(exc.value.code)
+
+
+def test_train_options(tiny_config, tmp_path):
+    train = load_tool('train')
+    args = [str(tiny_config), '--work-dir', str(tmp_path), '--amp', '--auto-scale-lr',
+            '--resume', '--launcher', 'pytorch'] + SCRATCH
+    cfg = train.setup_config(train.parse_args(args))
+    assert cfg.work_dir == str(tmp_path) and cfg.launcher == 'pytorch'
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.auto_scale_lr.enable
+    assert cfg.resume and cfg.load_from is None and cfg.model.backbone.init_cfg is None
+    cfg = train.setup_config(train.parse_args([str(tiny_config), '--resume', 'x.pth']))
+    assert cfg.resume and cfg.load_from == 'x.pth'
+    assert cfg.work_dir == os.path.join('./work_dirs', 'faster_rcnn_r2n50_tiny')
+
+
+def test_amp_on_a_config_without_wrapper_type():
+    cfg = Config(dict(optim_wrapper=dict(optimizer=dict(type='Adam', lr=5e-4))))
+    enable_amp(cfg)  # mmpose's configs leave the type out
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+
+
+@pytest.mark.parametrize('scope', sorted(MAIN_PER_SCOPE))
+def test_show_dir_and_out_per_library(scope, tmp_path):
+    cfg = Config.fromfile(CONFIGS / f'{MAIN_PER_SCOPE[scope]}.py')
+    enable_show_dir(cfg, 'vis')
+    add_dump(cfg, 'preds.pkl')
+    request_full_coco(cfg)
+    hook, vis = cfg.default_hooks.visualization, os.path.abspath('vis')
+    expected = dict(mmdet=dict(draw=True, test_out_dir=vis), mmseg=dict(draw=True),
+                    mmpose=dict(enable=True, out_dir=vis))[scope]
+    assert {key: hook[key] for key in expected} == expected
+    if scope == 'mmseg':
+        assert cfg.visualizer.save_dir == vis
+    dump = cfg.test_evaluator[-1]
+    assert dump.type == ('DumpDetResults' if scope == 'mmdet' else 'DumpResults')
+    if scope == 'mmdet':
+        assert cfg.test_evaluator[0].metric_items == list(COCO_ITEMS)
+    with pytest.raises(ValueError, match='.pkl'):
+        add_dump(cfg, 'preds.json')
+
+
+def test_from_scratch_is_one_cfg_option():
+    from res2net_mm.registry import MODELS
+    train = load_tool('train')
+    config = str(CONFIGS / 'faster_rcnn_r2n50_coco.py')
+    pretrained = train.load_config(train.parse_args([config])).model.backbone
+    with pytest.raises(FileNotFoundError, match='checkpoints/res2net50_26w_4s-06e79181.pth'):
+        MODELS.build(pretrained).init_weights()
+    scratch = train.load_config(train.parse_args([config] + SCRATCH)).model.backbone
+    assert scratch.init_cfg is None
+    MODELS.build(scratch).init_weights()
+
+
+@pytest.fixture(scope='module')
+def interrupted_run(tiny_config, tmp_path_factory):
+    """tools/train.py killed (SIGKILL) right after its iteration-2
+    checkpoint, two iterations before the end."""
+    work = tmp_path_factory.mktemp('interrupted')
+    with open(work / 'first.log', 'w') as log:
+        proc = subprocess.Popen(
+            [sys.executable, 'tools/train.py', str(tiny_config), '--work-dir', str(work)] + SCRATCH,
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 600
+        while not (work / 'last_checkpoint').exists() and proc.poll() is None:
+            assert time.time() < deadline, 'no checkpoint after 600 s'
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (work / 'iter_2.pth').is_file(), (work / 'first.log').read_text()[-3000:]
+    assert not (work / 'iter_4.pth').exists(), 'the run ended before it was interrupted'
+    return work
+
+
+def test_runner_checkpoint_needs_only_allowed_globals(interrupted_run):
+    needed = torch.serialization.get_unsafe_globals_in_checkpoint(interrupted_run / 'iter_2.pth')
+    allowed = {f'{obj.__module__}.{obj.__qualname__}' for obj in runner_checkpoint_globals()}
+    assert needed, 'a full checkpoint pickles more than tensors: the test checks nothing'
+    assert set(needed) - {'builtins.getattr'} <= allowed
+
+
+def test_resume_continues_from_the_saved_iteration(interrupted_run, tiny_config):
+    code, log = run([sys.executable, 'tools/train.py', str(tiny_config), '--work-dir',
+                     str(interrupted_run), '--resume'] + SCRATCH, interrupted_run / 'resume.log')
+    assert code == 0, log[-3000:]
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert 'Iter(train) [3/4]' in log and 'Iter(train) [4/4]' in log
+    assert 'Iter(train) [1/4]' not in log
+    assert torch.load(interrupted_run / 'iter_4.pth')['meta']['iter'] == 4
+
+
+def _equal_states(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal_states(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_equal_states, a, b))
+    return torch.equal(a, b) if torch.is_tensor(a) else a == b
+
+
+def test_resume_restores_the_optimizer_state(interrupted_run, tiny_config, tmp_path):
+    cfg = Config.fromfile(tiny_config)
+    cfg.merge_from_dict(dict(work_dir=str(tmp_path), resume=True, experiment_name='resume',
+                             load_from=str(interrupted_run / 'iter_2.pth')))
+    cfg.model.backbone.init_cfg = None
+    cfg.train_cfg.max_iters = 2  # resume, then stop before any step
+    runner = build_runner(cfg)
+    runner.train()
+    saved = torch.load(interrupted_run / 'iter_2.pth', map_location='cpu')
+    restored = runner.optim_wrapper.optimizer.state_dict()
+    assert runner.iter == 2
+    assert saved['optimizer']['state'] and any('momentum_buffer' in s for s in saved['optimizer']['state'].values())
+    assert _equal_states(restored, saved['optimizer'])
+    assert _equal_states(runner.model.state_dict(), saved['state_dict'])
+
+
+def test_test_tool_prints_full_coco_tables(interrupted_run, tiny_config, tmp_path):
+    code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
+                     str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path),
+                     '--out', str(tmp_path / 'preds.pkl')], tmp_path / 'test.log')
+    assert code == 0, log[-3000:]
+    assert 'Average Recall     (AR) @[ IoU=0.50:0.95 | area= small' in log
+    table = log[log.index('Test metrics of'):]
+    for item in COCO_ITEMS:
+        assert f'coco/bbox_{item}' in table
+    assert (tmp_path / 'preds.pkl').is_file()
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def test_two_process_training_keeps_replicas_identical(tiny_config, tmp_path):
+    code, log = run(['bash', 'tools/dist_train.sh', str(tiny_config), '2', '--work-dir',
+                     str(tmp_path)] + SCRATCH + ['train_cfg.max_iters=2',
+                                                 'default_hooks.checkpoint.interval=-1',
+                                                 'default_hooks.checkpoint.save_last=False'],
+                    tmp_path / 'dist.log', env=dict(PYTHON=sys.executable, PORT=_free_port()))
+    assert code == 0, log[-3000:]
+    assert 'Distributed training: True' in log and 'Iter(train) [2/2]' in log
+    digests = [(tmp_path / f'param_digest_rank{r}.txt').read_text() for r in (0, 1)]
+    assert digests[0] == digests[1]
+
+
+def _fake_command(tmp_path, name):
+    """An executable ``name`` that writes its arguments, one per line."""
+    fake = tmp_path / name
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/{name}.args\n')
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_slurm_scripts_call_srun(tool, tmp_path):
+    _fake_command(tmp_path, 'srun')
+    env = dict(PATH=f'{tmp_path}:{os.environ["PATH"]}', GPUS='4', GPUS_PER_NODE='2',
+               SRUN_ARGS='--quotatype=auto')
+    fourth = 'WORK' if tool == 'train' else 'CKPT'
+    code, log = run(['bash', f'tools/slurm_{tool}.sh', 'part', 'job', 'CFG', fourth, '--x'],
+                    tmp_path / 'log', env=env)
+    assert code == 0, log
+    args = (tmp_path / 'srun.args').read_text().split('\n')
+    assert args[:2] == ['-p', 'part'] and '--job-name=job' in args
+    assert '--ntasks=4' in args and '--ntasks-per-node=2' in args and '--quotatype=auto' in args
+    tail = args[args.index(f'tools/{tool}.py') + 1:]
+    expected = ['CFG', '--work-dir=WORK'] if tool == 'train' else ['CFG', 'CKPT']
+    assert tail[:len(expected)] == expected and '--launcher=slurm' in tail and '--x' in tail
+
+
+def test_dist_test_script_calls_torchrun(tmp_path):
+    fake = _fake_command(tmp_path, 'python')
+    code, log = run(['bash', 'tools/dist_test.sh', 'CFG', 'CKPT', '3', '--out', 'p.pkl'],
+                    tmp_path / 'log', env=dict(PYTHON=str(fake), NNODES='2', NODE_RANK='1',
+                                               MASTER_ADDR='10.0.0.1', PORT='1234'))
+    assert code == 0, log
+    args = (tmp_path / 'python.args').read_text().split('\n')
+    assert args[:2] == ['-m', 'torch.distributed.run']
+    for option in ('--nnodes=2', '--node_rank=1', '--master_addr=10.0.0.1',
+                   '--nproc_per_node=3', '--master_port=1234'):
+        assert option in args
+    assert args[-7:-1] == ['CFG', 'CKPT', '--launcher', 'pytorch', '--out', 'p.pkl']
