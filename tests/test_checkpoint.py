@@ -129,12 +129,6 @@ def test_mmdet_dcn_checkpoint_loads_with_same_features(tmp_path):
     torch.save(ref.state_dict(), tmp_path / 'dcn.pth')
     ours = ours_from(tmp_path / 'dcn.pth', depth=50, stage_pool='strided',
                      dcn=dict(type='DCN', deform_groups=1), stage_with_dcn=stages)
-    # Work-around: Res2Net's channels_last conversion (type(m) is nn.Conv2d)
-    # also reaches each DCN's conv_offset, whose NHWC offsets mmcv rejects
-    # ("offset must be contiguous"); drop the loop once the backbone skips them.
-    for module in ours.modules():
-        if hasattr(module, 'conv_offset'):
-            module.conv_offset.to(memory_format=torch.contiguous_format)
     assert_same_features(ours, ref, image)
 
 

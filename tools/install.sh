@@ -65,12 +65,10 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     rm -rf "$src"
     rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
 fi
-log "installing mmcv from $wheel_dir"
+log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose"
+pipc "$(pin mmengine)" addict packaging Pillow pyyaml yapf opencv-python
 pipc --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
-pipc addict packaging Pillow pyyaml yapf opencv-python
-
-log "installing mmengine, mmdet, mmsegmentation, mmpose"
-pipc "$(pin mmengine)" "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
+pipc "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
      json_tricks munkres scipy matplotlib pycocotools
 # mmpose declares chumpy, which neither builds nor is ever imported.
 pipc --no-deps "$(pin mmpose)"
@@ -90,6 +88,9 @@ pipc --no-deps --force-reinstall "$xt_dir"/xtcocotools-*.whl
 for extra in $extras; do
     log "installing extras: requirements/$extra.txt"
     pipc -r "$repo/requirements/$extra.txt"
+    if [ -f "$repo/requirements/$extra-nodeps.txt" ]; then
+        pipc --no-deps -r "$repo/requirements/$extra-nodeps.txt"
+    fi
 done
 
 log "installing res2net_mm (editable)"

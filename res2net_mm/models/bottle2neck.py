@@ -25,8 +25,6 @@ class SEModule(nn.Module):
     def __init__(self, channels, reduction=16, divisor=8):
         super().__init__()
         hidden = max(divisor, int(channels / reduction + divisor / 2) // divisor * divisor)
-        if hidden < 0.9 * channels / reduction:
-            hidden += divisor
         self.fc1 = nn.Conv2d(channels, hidden, 1)
         self.fc2 = nn.Conv2d(hidden, channels, 1)
 

@@ -131,9 +131,9 @@ class Res2Net(BaseModule):
         self.num_stages = num_stages
         self.feat_dim = inplanes
         self.memory_format = MEMORY_FORMATS[memory_format]
-        for module in self.modules():
-            # Only plain convs: mmcv's deformable kernels expect NCHW weights.
-            if type(module) is nn.Conv2d:
+        for name, module in self.named_modules():
+            # Only plain convs: mmcv's deformable kernels expect NCHW offsets.
+            if type(module) is nn.Conv2d and not name.endswith('conv_offset'):
                 module.to(memory_format=self.memory_format)
         self._freeze_stages()
 
