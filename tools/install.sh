@@ -40,6 +40,15 @@ fi
 
 pin() { grep -E "^$1==" "$constraints" | head -1; }
 pipc() { pip install -q -c "$constraints" "$@"; }
+# Install a cached wheel over whatever is there, once: a marker per package
+# remembers which wheel the venv holds.
+install_wheel() {
+    local marker=$venv/.wheel-$(basename "$1" | cut -d- -f1)
+    if [ "$(cat "$marker" 2>/dev/null)" != "$1" ]; then
+        pipc --no-deps --force-reinstall "$1"
+        echo "$1" > "$marker"
+    fi
+}
 
 log "installing build tools and torch ($(pin torch), $(pin torchvision))"
 pipc "setuptools<81" wheel ninja cython "numpy>=2.0,<2.4"
@@ -67,7 +76,7 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
 fi
 log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose"
 pipc "$(pin mmengine)" addict packaging Pillow pyyaml yapf opencv-python
-pipc --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
+install_wheel "$wheel_dir"/mmcv-*.whl
 pipc "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
      json_tricks munkres scipy matplotlib pycocotools
 # mmpose declares chumpy, which neither builds nor is ever imported.
@@ -83,7 +92,7 @@ if ! ls "$xt_dir"/xtcocotools-*.whl >/dev/null 2>&1; then
         -w "$xt_dir.tmp" "$(pin xtcocotools)"
     rm -rf "$xt_dir" && mv "$xt_dir.tmp" "$xt_dir"
 fi
-pipc --no-deps --force-reinstall "$xt_dir"/xtcocotools-*.whl
+install_wheel "$xt_dir"/xtcocotools-*.whl
 
 for extra in $extras; do
     log "installing extras: requirements/$extra.txt"
