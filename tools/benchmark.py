@@ -1,0 +1,232 @@
+"""Side-by-side speed and memory of Res2Net-50 implementations.
+
+In one process, interleaving the models run by run (these machines are
+noisy), reports median eval latency (224x224), a training step
+(forward + backward + SGD step) and peak training memory, each as a ratio to
+ResNet-50 (mmdet's) and to the matching peer (timm's / mmdet's Res2Net).
+
+Usage:
+    python tools/benchmark.py                      # CPU, batch 1 and 8
+    python tools/benchmark.py --device cuda        # fp32 and AMP, batch 1 and 32
+    python tools/benchmark.py --models ours_26w_4s timm_resnet50 --rounds 5
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from res2net_mm.models import Res2Net
+
+# name: (factory, peer names). Each factory returns a module mapping an image
+# batch to backbone features; classifier heads are left out everywhere.
+REFERENCE = 'mmdet_resnet50'
+
+
+def _ours(arch, **kwargs):
+    return lambda: Res2Net(arch, out_indices=(3,), **kwargs)
+
+
+def _timm(name):
+    def build():
+        import timm
+        model = timm.create_model(name, num_classes=0, global_pool='')
+        return model
+    return build
+
+
+def _mmdet(kind):
+    def build():
+        from mmdet.models.backbones import Res2Net as MMDetRes2Net
+        from mmdet.models.backbones import ResNet
+        cls = ResNet if kind == 'resnet' else MMDetRes2Net
+        return cls(depth=50, out_indices=(3,))
+    return build
+
+
+MODELS = {
+    'ours_26w_4s': (_ours('res2net50_26w_4s'), ('timm_res2net50_26w_4s', 'mmdet_res2net50')),
+    'ours_14w_8s': (_ours('res2net50_14w_8s'), ('timm_res2net50_14w_8s',)),
+    'ours_48w_2s': (_ours('res2net50_48w_2s'), ('timm_res2net50_48w_2s',)),
+    'ours_v1b_26w_4s': (_ours('res2net50_v1b_26w_4s'), ('timm_res2net50d', 'mmdet_res2net50')),
+    'ours_26w_4s_nchw': (_ours('res2net50_26w_4s', memory_format='contiguous'),
+                         ('timm_res2net50_26w_4s',)),
+    'ours_26w_4s_with_cp': (_ours('res2net50_26w_4s', with_cp=True), ('timm_res2net50_26w_4s',)),
+    'mmdet_resnet50': (_mmdet('resnet'), ()),
+    'timm_resnet50': (_timm('resnet50'), ()),
+    'timm_res2net50_26w_4s': (_timm('res2net50_26w_4s'), ()),
+    'timm_res2net50_14w_8s': (_timm('res2net50_14w_8s'), ()),
+    'timm_res2net50_48w_2s': (_timm('res2net50_48w_2s'), ()),
+    'timm_res2net50d': (_timm('res2net50d'), ()),
+    'mmdet_res2net50': (_mmdet('res2net'), ()),
+}
+DEFAULT_MODELS = [m for m in MODELS if m != 'ours_26w_4s_with_cp']
+
+
+def output_sum(outputs):
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    return sum(o.float().mean() for o in outputs)
+
+
+def sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def make_eval_step(model, batch, device, amp):
+    x = torch.randn(batch, 3, 224, 224, device=device)
+
+    def step():
+        with torch.inference_mode(), torch.autocast(device, enabled=amp):
+            model(x)
+    return step
+
+
+def make_train_step(model, batch, device, amp):
+    x = torch.randn(batch, 3, 224, 224, device=device)
+    optim = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    scaler = torch.amp.GradScaler(device, enabled=amp)
+
+    def step():
+        optim.zero_grad(set_to_none=True)
+        with torch.autocast(device, enabled=amp):
+            loss = output_sum(model(x))
+        scaler.scale(loss).backward()
+        scaler.step(optim)
+        scaler.update()
+    return step
+
+
+def interleaved_medians(steps, rounds, device):
+    """Median seconds per step; each round runs every model once, in turn."""
+    times = {name: [] for name in steps}
+    for step in steps.values():  # warm-up (allocator, oneDNN/cuDNN plans)
+        step()
+        step()
+    for _ in range(rounds):
+        for name, step in steps.items():
+            sync(device)
+            start = time.perf_counter()
+            step()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def status_bytes(field):
+    with open('/proc/self/status') as f:
+        fields = dict(line.split(':', 1) for line in f)
+    return int(fields[field].split()[0]) * 1024
+
+
+def memory_probe(name, batch):
+    """Child process: peak resident memory above the steady state during a
+    training step (CPU). The parent sets MALLOC_MMAP_THRESHOLD_ so freed
+    activations go back to the OS and resident memory tracks live tensors."""
+    model = MODELS[name][0]()
+    model.train()
+    step = make_train_step(model, batch, 'cpu', amp=False)
+    step()  # warm-up: optimizer state, oneDNN kernels, thread pools
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # resets VmHWM, the peak resident set size (Linux >= 4.0)
+    before = status_bytes('VmRSS')
+    step()
+    print(status_bytes('VmHWM') - before)
+
+
+def peak_train_memory(name, batch, device, amp):
+    if device == 'cuda':
+        model = MODELS[name][0]().to(device)
+        model.train()
+        step = make_train_step(model, batch, device, amp)
+        step()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        return torch.cuda.max_memory_allocated() - base
+    out = subprocess.run([sys.executable, __file__, '--memory-probe', name,
+                          '--batch-sizes', str(batch)], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PYTHONWARNINGS='ignore',
+                                              MALLOC_MMAP_THRESHOLD_='65536'))
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def ratio_cells(values, name):
+    """'x.xx' ratios to ResNet-50 and to each of the model's peers present."""
+    cells = []
+    for ref in (REFERENCE,) + MODELS[name][1]:
+        if ref in values and ref != name:
+            cells.append(f'{values[name] / values[ref]:.2f}x {ref}')
+    return ', '.join(cells) or '-'
+
+
+def print_table(title, values, unit, scale):
+    print(f'\n### {title}\n')
+    print(f'| model | {unit} | ratio |')
+    print('|---|---|---|')
+    for name, value in values.items():
+        print(f'| {name} | {value * scale:.1f} | {ratio_cells(values, name)} |')
+
+
+def build_models(names, device):
+    models = {}
+    for name in names:
+        try:
+            models[name] = MODELS[name][0]().to(device)
+        except ImportError as err:  # a peer that is not installed is skipped
+            print(f'skipping {name}: {err}')
+    return models
+
+
+def run(args):
+    device, amps = args.device, ([False, True] if args.device == 'cuda' else [False])
+    torch.set_num_threads(args.threads) if args.threads else None
+    batches = args.batch_sizes or ([1, 32] if device == 'cuda' else [1, 8])
+    print(f'device: {torch.cuda.get_device_name() if device == "cuda" else "CPU"}, '
+          f'torch {torch.__version__}, threads {torch.get_num_threads()}, '
+          f'{args.rounds} interleaved rounds, medians')
+    models = build_models(args.models, device)
+    for amp in amps:
+        tag = ' AMP' if amp else ' fp32' if device == 'cuda' else ''
+        for batch in batches:
+            for m in models.values():
+                m.eval()  # (mmdet's train() returns None: no chaining)
+            steps = {n: make_eval_step(m, batch, device, amp) for n, m in models.items()}
+            print_table(f'eval latency, batch {batch}{tag}',
+                        interleaved_medians(steps, args.rounds, device), 'ms', 1e3)
+        if args.skip_train:
+            continue
+        train_batch = args.train_batch or (32 if device == 'cuda' else 8)
+        for m in models.values():
+            m.train()
+        steps = {n: make_train_step(m, train_batch, device, amp) for n, m in models.items()}
+        print_table(f'training step, batch {train_batch}{tag}',
+                    interleaved_medians(steps, max(3, args.rounds // 2), device), 'ms', 1e3)
+        names = list(models) + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
+        memory = {n: peak_train_memory(n, train_batch, device, amp) for n in names}
+        print_table(f'peak training memory, batch {train_batch}{tag}', memory, 'MiB', 2**-20)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        choices=['cpu', 'cuda'])
+    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=list(MODELS))
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--batch-sizes', type=int, nargs='+')
+    parser.add_argument('--train-batch', type=int)
+    parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
+    parser.add_argument('--skip-train', action='store_true')
+    parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_probe:
+        memory_probe(args.memory_probe, args.batch_sizes[0])
+    else:
+        run(args)
+
+
+if __name__ == '__main__':
+    main()
