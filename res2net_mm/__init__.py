@@ -6,13 +6,20 @@ Importing the package registers ``Res2Net`` in the ``res2net_mm`` scope
 registry, so unprefixed ``type='Res2Net'`` builds ours in mmseg and mmpose,
 which have no Res2Net of their own, while mmdet keeps finding its own first
 (see ``res2net_mm.mmdet_override`` for the opt-in).
+
+It also lets torch >= 2.6's weights-only ``torch.load`` read full mmengine
+runner checkpoints (``--resume``), by allow-listing exactly the plain-data
+globals they pickle (``res2net_mm.engine.checkpoint_compat``), so resuming
+works with our tools and with the stock mmdet/mmseg/mmpose ones alike.
 """
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
+from .engine.checkpoint_compat import allow_runner_checkpoints
 from .models import ARCHS, Res2Net
 
 __version__ = '0.1.0'
 
 MMENGINE_MODELS.register_module(name='Res2Net', module=Res2Net, force=True)
+allow_runner_checkpoints()
 
 __all__ = ['ARCHS', 'Res2Net', '__version__']
