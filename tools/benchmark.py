@@ -76,8 +76,8 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def make_eval_step(model, batch, device, amp):
-    x = torch.randn(batch, 3, 224, 224, device=device)
+def make_eval_step(model, batch, device, amp, size=224):
+    x = torch.randn(batch, 3, size, size, device=device)
 
     def step():
         with torch.inference_mode(), torch.autocast(device, enabled=amp):
@@ -85,8 +85,8 @@ def make_eval_step(model, batch, device, amp):
     return step
 
 
-def make_train_step(model, batch, device, amp):
-    x = torch.randn(batch, 3, 224, 224, device=device)
+def make_train_step(model, batch, device, amp, size=224):
+    x = torch.randn(batch, 3, size, size, device=device)
     optim = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     scaler = torch.amp.GradScaler(device, enabled=amp)
 
@@ -122,13 +122,13 @@ def status_bytes(field):
     return int(fields[field].split()[0]) * 1024
 
 
-def memory_probe(name, batch):
+def memory_probe(name, batch, size):
     """Child process: peak resident memory above the steady state during a
     training step (CPU). The parent sets MALLOC_MMAP_THRESHOLD_ so freed
     activations go back to the OS and resident memory tracks live tensors."""
     model = MODELS[name][0]()
     model.train()
-    step = make_train_step(model, batch, 'cpu', amp=False)
+    step = make_train_step(model, batch, 'cpu', amp=False, size=size)
     step()  # warm-up: optimizer state, oneDNN kernels, thread pools
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # resets VmHWM, the peak resident set size (Linux >= 4.0)
@@ -137,18 +137,18 @@ def memory_probe(name, batch):
     print(status_bytes('VmHWM') - before)
 
 
-def peak_train_memory(name, batch, device, amp):
+def peak_train_memory(name, batch, device, amp, size):
     if device == 'cuda':
         model = MODELS[name][0]().to(device)
         model.train()
-        step = make_train_step(model, batch, device, amp)
+        step = make_train_step(model, batch, device, amp, size)
         step()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         step()
         return torch.cuda.max_memory_allocated() - base
     out = subprocess.run([sys.executable, __file__, '--memory-probe', name,
-                          '--batch-sizes', str(batch)], capture_output=True, text=True,
+                          '--batch-sizes', str(batch), '--size', str(size)], capture_output=True, text=True,
                          check=True, env=dict(os.environ, PYTHONWARNINGS='ignore',
                                               MALLOC_MMAP_THRESHOLD_='65536'))
     return int(out.stdout.strip().splitlines()[-1])
@@ -187,14 +187,15 @@ def run(args):
     batches = args.batch_sizes or ([1, 32] if device == 'cuda' else [1, 8])
     print(f'device: {torch.cuda.get_device_name() if device == "cuda" else "CPU"}, '
           f'torch {torch.__version__}, threads {torch.get_num_threads()}, '
-          f'{args.rounds} interleaved rounds, medians')
+          f'{args.size}x{args.size}, {args.rounds} interleaved rounds, medians')
     models = build_models(args.models, device)
     for amp in amps:
         tag = ' AMP' if amp else ' fp32' if device == 'cuda' else ''
         for batch in batches:
             for m in models.values():
                 m.eval()  # (mmdet's train() returns None: no chaining)
-            steps = {n: make_eval_step(m, batch, device, amp) for n, m in models.items()}
+            steps = {n: make_eval_step(m, batch, device, amp, args.size)
+                     for n, m in models.items()}
             print_table(f'eval latency, batch {batch}{tag}',
                         interleaved_medians(steps, args.rounds, device), 'ms', 1e3)
         if args.skip_train:
@@ -202,11 +203,12 @@ def run(args):
         train_batch = args.train_batch or (32 if device == 'cuda' else 8)
         for m in models.values():
             m.train()
-        steps = {n: make_train_step(m, train_batch, device, amp) for n, m in models.items()}
+        steps = {n: make_train_step(m, train_batch, device, amp, args.size)
+                 for n, m in models.items()}
         print_table(f'training step, batch {train_batch}{tag}',
                     interleaved_medians(steps, max(3, args.rounds // 2), device), 'ms', 1e3)
         names = list(models) + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
-        memory = {n: peak_train_memory(n, train_batch, device, amp) for n in names}
+        memory = {n: peak_train_memory(n, train_batch, device, amp, args.size) for n in names}
         print_table(f'peak training memory, batch {train_batch}{tag}', memory, 'MiB', 2**-20)
 
 
@@ -216,6 +218,7 @@ def main():
                         choices=['cpu', 'cuda'])
     parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS, choices=list(MODELS))
     parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--size', type=int, default=224, help='input height and width')
     parser.add_argument('--batch-sizes', type=int, nargs='+')
     parser.add_argument('--train-batch', type=int)
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
@@ -223,7 +226,7 @@ def main():
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
-        memory_probe(args.memory_probe, args.batch_sizes[0])
+        memory_probe(args.memory_probe, args.batch_sizes[0], args.size)
     else:
         run(args)
 
