@@ -1,0 +1,40 @@
+"""Hooks of the ``res2net_mm`` scope (``type='res2net_mm.ParamDigestHook'``)."""
+import hashlib
+import os.path as osp
+
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from ..registry import HOOKS
+
+
+def param_digest(model):
+    """SHA-256 of a model's parameters (names, shapes, dtypes, bytes)."""
+    digest = hashlib.sha256()
+    for name, param in sorted(model.named_parameters()):
+        tensor = param.detach().cpu().contiguous()
+        digest.update(f'{name}:{tuple(tensor.shape)}:{tensor.dtype}'.encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+@HOOKS.register_module()
+class ParamDigestHook(Hook):
+    """Write each rank's parameter digest after training, to check that
+    data-parallel replicas ended identical.
+
+    Writes ``param_digest_rank<rank>.txt`` into the work_dir (every rank
+    writes its own file) and logs it. Only parameters count: BN running
+    statistics are per-rank buffers, not synchronised by DDP.
+    """
+
+    priority = 'VERY_LOW'
+
+    def after_train(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        digest = param_digest(model)
+        path = osp.join(runner.work_dir, f'param_digest_rank{get_rank()}.txt')
+        with open(path, 'w') as f:
+            f.write(digest + '\n')
+        runner.logger.info(f'parameter digest of rank {get_rank()}: {digest}')

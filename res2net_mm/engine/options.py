@@ -1,0 +1,121 @@
+"""Command-line options of tools/train.py and tools/test.py and what they do
+to a config, the same for mmdet, mmseg and mmpose configs (each one's
+``default_scope`` decides where it differs)."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+AMP_FREE_WRAPPERS = (None, 'OptimWrapper')
+
+
+def add_runner_args(parser):
+    """Options both tools share: --work-dir, --cfg-options, --launcher,
+    --local-rank."""
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints '
+                        '(default: the config\'s work_dir, else '
+                        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+        help='override config entries, e.g. model.backbone.init_cfg=None '
+        'train_dataloader.batch_size=4 (lists: key="[a,b]" or key=a,b)')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher (pytorch: torchrun, as in '
+                        'tools/dist_*.sh; slurm: srun)')
+    # torch.distributed.launch passes --local_rank (older) or --local-rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser
+
+
+def load_config(args):
+    """The config of ``args.config`` with --cfg-options, --launcher and the
+    work_dir (CLI > config > work_dirs/<config name>) applied."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+    return cfg
+
+
+def enable_amp(cfg):
+    """Mixed precision: mmengine's AmpOptimWrapper with dynamic loss scale
+    (it needs a GPU/NPU/MLU: mmengine refuses it on CPU)."""
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type') == 'AmpOptimWrapper':
+        return
+    if wrapper.get('type') not in AMP_FREE_WRAPPERS:
+        raise ValueError(f'--amp replaces OptimWrapper, but this config uses '
+                         f'{wrapper.type!r}')
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def enable_auto_scale_lr(cfg):
+    """Scale the learning rate by the real batch over ``base_batch_size``."""
+    if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+        raise ValueError('--auto-scale-lr needs auto_scale_lr.base_batch_size '
+                         'in the config')
+    cfg.auto_scale_lr.enable = True
+
+
+def apply_resume(cfg, resume):
+    """``--resume`` alone: the latest checkpoint of the work_dir ('auto');
+    ``--resume PATH``: that checkpoint. Both restore optimizer, schedulers
+    and the iteration counter."""
+    if resume is None:
+        return
+    cfg.resume = True
+    cfg.load_from = None if resume == 'auto' else resume
+
+
+def _show_mmdet(cfg, show_dir):
+    cfg.default_hooks.visualization.update(draw=True, test_out_dir=show_dir)
+
+
+def _show_mmseg(cfg, show_dir):
+    # SegVisualizationHook saves through the visualizer's backends, and
+    # draws only every `interval`-th test batch.
+    cfg.default_hooks.visualization.update(draw=True, interval=1)
+    cfg.visualizer.save_dir = show_dir
+
+
+def _show_mmpose(cfg, show_dir):
+    cfg.default_hooks.visualization.update(enable=True, interval=1, out_dir=show_dir)
+
+
+SHOW_DIR = dict(mmdet=_show_mmdet, mmseg=_show_mmseg, mmpose=_show_mmpose)
+
+
+def enable_show_dir(cfg, show_dir):
+    """Draw every test prediction into ``show_dir`` with the library's own
+    visualization hook. Relative paths are relative to the current
+    directory (not, as mmdet's and mmpose's hooks would take them, to
+    work_dir/<timestamp>)."""
+    scope = cfg.get('default_scope')
+    if scope not in SHOW_DIR:
+        raise ValueError(f'--show-dir supports the scopes {sorted(SHOW_DIR)}, '
+                         f'not {scope!r}')
+    if 'visualization' not in cfg.get('default_hooks', {}):
+        raise ValueError('--show-dir needs default_hooks.visualization')
+    SHOW_DIR[scope](cfg, osp.abspath(show_dir))
+
+
+def add_dump(cfg, out):
+    """Also dump the raw predictions to the pickle file ``out``."""
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must name a .pkl or .pickle file, got {out!r}')
+    # mmdet's dumper encodes masks as RLE; mmengine's keeps tensors.
+    dump = 'DumpDetResults' if cfg.get('default_scope') == 'mmdet' else 'DumpResults'
+    evaluators = cfg.test_evaluator
+    if not isinstance(evaluators, list):
+        evaluators = [evaluators]
+    cfg.test_evaluator = evaluators + [dict(type=dump, out_file_path=out)]

@@ -1,0 +1,60 @@
+"""Test a checkpoint of a config of configs/ and print its metrics: COCO
+AP/AR tables (bbox, segm, keypoints), VOC mAP or mIoU.
+
+Examples:
+    python tools/test.py configs/faster_rcnn_r2n50_coco.py work_dirs/faster_rcnn_r2n50_coco/epoch_12.pth
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis --out preds.pkl
+    bash tools/dist_test.sh CONFIG CHECKPOINT 8
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmengine.dist import get_rank
+
+from res2net_mm.engine import (add_dump, add_runner_args,
+                               build_runner, check_data_paths, enable_show_dir,
+                               format_metrics, load_config, request_full_coco)
+
+
+def parse_args(argv=None):
+    """Parse the command line (``argv``; None: ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(
+        description='Test a detector, segmentor or pose estimator.')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', metavar='FILE.pkl',
+                        help='also dump the raw predictions to this pickle file')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='draw the predictions into this folder')
+    return add_runner_args(parser).parse_args(argv)
+
+
+def setup_config(args):
+    """The config to test: ``args`` applied, its data checked."""
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    request_full_coco(cfg)
+    if args.show_dir:
+        enable_show_dir(cfg, args.show_dir)
+    if args.out:
+        add_dump(cfg, args.out)
+    check_data_paths(cfg, ('test', ))
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = setup_config(args)
+    except FileNotFoundError as exc:  # the checkpoint or the dataset
+        sys.exit(f'error: {exc}')
+    metrics = build_runner(cfg).test()
+    if get_rank() == 0:
+        print(format_metrics(metrics, f'Test metrics of {args.checkpoint}'))
+
+
+if __name__ == '__main__':
+    main()
