@@ -135,7 +135,10 @@ class Bottle2neck(BaseModule):
         """The hierarchical 3x3 convs of Eq. 1 over the splits of ``x``."""
         splits = torch.split(x, self.width, 1)
         outs = []
+        sp = splits[0]
         for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            # Eq. 1: each split adds the previous split's output, except in
+            # stage blocks, whose splits are independent.
             sp = splits[i] if i == 0 or self.stage_block else sp + splits[i]
             if self.contiguous_splits:
                 sp = sp.contiguous()

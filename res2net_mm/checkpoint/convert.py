@@ -1,0 +1,159 @@
+"""Validated conversion between layouts and strict loading into ``Res2Net``:
+every tensor is mapped or the conversion fails naming the keys."""
+import os
+
+import torch
+
+from ..models.variants import ZOO
+from .io import CheckpointError, read_checkpoint, save_atomic
+from .layouts import LAYOUTS, STEM_NAMES, _rename, arch_name, infer_arch, to_ours
+
+RELEASE = ('the official Res2Net-PretrainedModels release '
+           '(https://github.com/Res2Net/Res2Net-PretrainedModels, linked from '
+           'https://mmcheng.net/res2net/)')
+
+
+
+def fit_error(what, state_dict, expected, first=4):
+    """A CheckpointError naming what of ``state_dict`` does not fit, or None.
+
+    Args:
+        what (str): Start of the message.
+        state_dict (dict): Our-layout tensors.
+        expected (dict): Key -> shape (BN ``num_batches_tracked`` may be missing).
+        first (int): How many keys of each kind to name. Default: 4.
+    """
+    shapes = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(shape)}'
+              for k, shape in expected.items() if k in state_dict
+              and tuple(state_dict[k].shape) != tuple(shape)]
+    missing = [k for k in expected if k not in state_dict and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in state_dict if k not in expected]
+    parts = [f'{len(items)} {label}, first: {"; ".join(items[:first])}'
+             for label, items in (('shape mismatches', shapes),
+                                  ('keys missing from the checkpoint', missing),
+                                  ('unexpected keys', unexpected)) if items]
+    return CheckpointError(f'{what}: {". ".join(parts)}') if parts else None
+
+
+def _validate(state_dict, source):
+    """Check ``state_dict`` against the network its keys describe."""
+    from ..models import Res2Net  # (lazy: models import this package)
+    arch, kwargs = infer_arch(state_dict)
+    with torch.device('meta'):  # shapes only, no memory or init time
+        model = Res2Net(arch={k: arch[k] for k in ('depth', 'base_width', 'scales',
+                                                   'cardinality', 'stem', 'se')},
+                        deep_stem=arch['deep_stem'], avg_down=arch['avg_down'], **kwargs)
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    error = fit_error(f'{source} is not a complete {arch_name(arch)}', state_dict, expected)
+    if error:
+        raise error
+    return arch, kwargs
+
+
+def _check_target(arch, kwargs, dst):
+    """Refuse a layout whose reference code cannot build this network."""
+    problems = []
+    if dst in ('mmdet', 'mmpretrain'):  # their Bottle2necks have no groups and no SE
+        problems += ['grouped 3x3 convs (Res2NeXt)'] * (arch['cardinality'] != 1)
+        problems += ['SE blocks'] * arch['se']
+    if dst == 'mmdet' and not (arch['deep_stem'] and arch['avg_down']):
+        problems.append('the v1 stem or shortcut (mmdet builds v1b only)')
+    if dst not in ('mmdet', 'ours') and 'dcn' in kwargs:
+        problems.append('deformable convs')
+    if problems:
+        raise CheckpointError(f'the {dst} layout cannot hold {arch_name(arch)}: it has '
+                              f'{", ".join(problems)}; convert to "ours" instead')
+
+
+def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None,
+                       source='checkpoint'):
+    """Convert a loaded checkpoint to layout ``dst``, validated in full.
+
+    Args:
+        obj: What ``read_checkpoint`` returned (any wrapper, any layout).
+        src (str): 'auto' or one of ``LAYOUTS``. Default: 'auto'.
+        dst (str): One of ``LAYOUTS``. Default: 'ours'.
+        keep_head (bool): Keep the ImageNet classifier (``fc`` / mmpretrain
+            ``head.fc``; then mmpretrain output is a full classifier with
+            ``backbone.`` keys). Default: False.
+        prefix (str | None): Backbone prefix of a full model checkpoint.
+        source (str): Name used in messages.
+
+    Returns:
+        tuple: (state dict in ``dst``, report dict).
+    """
+    if dst not in LAYOUTS:
+        raise CheckpointError(f'unknown target layout {dst!r}; valid: {", ".join(LAYOUTS)}')
+    backbone, head, dropped, src = to_ours(obj, src, prefix, source)
+    arch, kwargs = _validate(backbone, source)
+    _check_target(arch, kwargs, dst)
+    if keep_head and (not head or dst == 'mmdet'):
+        raise CheckpointError('--keep-head: ' + ('the mmdet layout has no classifier head'
+                              if head else f'{source} has no classifier head (fc)'))
+    names = STEM_NAMES.get(dst, {}) if arch['deep_stem'] else {}
+    out = {_rename(k, names): v for k, v in backbone.items()}
+    if keep_head and dst == 'mmpretrain':
+        out = {'backbone.' + k: v for k, v in out.items()}
+        out.update({'head.' + k: v for k, v in head.items()})
+    elif keep_head:
+        out.update(head)
+    report = dict(src=src, dst=dst, arch=arch_name(arch), tensors=len(out),
+                  head='kept' if keep_head else ('dropped' if head else 'none'),
+                  dropped=len(dropped) + (0 if keep_head else len(head)))
+    return out, report
+
+
+def convert_checkpoint(src_path, dst_path, src='auto', dst='ours', keep_head=False):
+    """Read ``src_path``, convert it and only then write ``dst_path``
+    atomically as a plain state dict; arguments and report as in
+    ``convert_state_dict``."""
+    out, report = convert_state_dict(read_checkpoint(src_path), src, dst, keep_head,
+                                     source=src_path)
+    save_atomic(out, dst_path)
+    return report
+
+
+def _missing_message(path, arch):
+    name = arch_name(arch)
+    official = ZOO.get(name, {}).get('checkpoint')
+    if official is None:
+        published = sorted(n for n, row in ZOO.items() if row['checkpoint'])
+        return (f'checkpoint file {path!r} not found; no official weights are published '
+                f'for {name} (published: {", ".join(published)})')
+    return (f'checkpoint file {path!r} not found. The official {name} weights are '
+            f'{official} from {RELEASE}. Point init_cfg.checkpoint at that file (it is '
+            'converted on load) or convert it once: python tools/convert_checkpoint.py '
+            f'{official} checkpoints/{name}.pth')
+
+
+def load_pretrained(model, path, prefix=None):
+    """Load a checkpoint of any layout into a ``Res2Net``, strictly.
+
+    Args:
+        model (Res2Net): The backbone (its ``arch`` names it in messages).
+        path (str): Checkpoint file or URL.
+        prefix (str | None): Backbone prefix, as mmengine's ``Pretrained``
+            init (None: ``model.init_cfg['prefix']`` if set, else
+            ``backbone.`` if the keys have it).
+    """
+    from mmengine.logging import print_log
+    if prefix is None and isinstance(getattr(model, 'init_cfg', None), dict):
+        prefix = model.init_cfg.get('prefix')
+    if '://' not in path and not os.path.isfile(path):
+        raise FileNotFoundError(_missing_message(path, model.arch))
+    state_dict, head, dropped, src = to_ours(read_checkpoint(path), 'auto', prefix, path)
+    expected = model.state_dict()
+    try:
+        looks = f', looks like {arch_name(infer_arch(state_dict)[0])}'
+    except CheckpointError:
+        looks = ''
+    error = fit_error(f'checkpoint {path} ({src} layout{looks}) does not fit this '
+                      f'{arch_name(model.arch)} model', state_dict,
+                      {k: v.shape for k, v in expected.items()})
+    if error:
+        raise error
+    for key in expected.keys() - state_dict.keys():  # BN counters older files lack
+        state_dict[key] = torch.zeros_like(expected[key])
+    model.load_state_dict(state_dict, strict=True)
+    print_log(f'loaded {path} ({src} layout, {len(state_dict)} tensors; dropped '
+              f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')
