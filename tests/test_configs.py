@@ -8,8 +8,8 @@ configs a VOCdevkit converted from the COCO json below), with the classes and
 keypoints of the shapes (5 classes; the 5 keypoints of the star via its mmpose
 metainfo file), inputs resized to a 128 px short side and one iteration. The
 COCO-17 keypoint path (COCO metainfo untouched) also runs on the real COCO
-sample in /work/shared/data/coco_sample when it is there. The main and R-50
-configs train by default, the other scales and depths with -m slow.
+sample in /work/shared/data/coco_sample when it is there. Every config trains
+and evaluates in the default suite.
 """
 import json
 import math
@@ -200,14 +200,6 @@ def _smoke(name, shapes, tmp_path, voc_root=None):
     return cfg
 
 
-def _run_marks(name):
-    """The main and R-50 configs run by default; the other scales and depths
-    (the same code paths, 10 more Mask R-CNN/DeepLab/SimpleBaseline runs of
-    ~20 CPU-seconds each) with -m slow."""
-    return [] if name in MAIN or '_r50_' in name else [pytest.mark.slow]
-
-
-@pytest.mark.parametrize('name', [pytest.param(n, marks=_run_marks(n)) for n in NAMES])
 def test_config_trains_and_evaluates(name, tiny_shapes, voc_root, tmp_path):
     cfg = _smoke(name, tiny_shapes, tmp_path, voc_root)
     request_full_coco(cfg)
