@@ -1,6 +1,6 @@
 """Convert a Res2Net checkpoint between layouts, validated in full first.
 
-Layouts: official (= timm, = ours), mmdet, mmpretrain; see docs/checkpoints.md.
+Layouts: official (= timm, = ours), mmdet, mmpretrain; see README.md, "Pretrained checkpoints".
 The output is written to a temporary file beside DST and renamed only after
 every tensor was mapped with its shape, so a failure never leaves a partial
 or clobbered DST.
