@@ -237,3 +237,34 @@ def test_channels_last_path_equals_nchw_reference():
         assert error < 1e-4, f'{name}: relative gradient error {error:.2g}'
     # Checkpoints are layout-free: the fast model's state dict loads anywhere.
     Res2Net('res2net50_26w_4s', memory_format='contiguous').load_state_dict(fast.state_dict())
+
+
+def test_inference_folds_norms_exactly_and_sees_weight_changes():
+    """At inference each conv+BN pair runs as one folded conv: same outputs
+    as the unfolded path, and a cache that follows every weight change."""
+    torch.manual_seed(0)
+    model = Res2Net('res2net50_14w_8s', zero_init_residual=False)
+    model.init_weights()
+    model.train()
+    x = small_input()
+    model(x)  # non-trivial BN statistics
+    model.eval()
+
+    def check():
+        expected = model(x)  # autograd on: the unfolded reference path
+        with torch.no_grad():
+            got = model(x)
+        for e, g in zip(expected, got):
+            assert (g - e).abs().max() <= 1e-5 * e.abs().max()
+        return got
+
+    before = check()
+    assert hasattr(model.layer1[0].conv1, '_folded_norm')
+    with torch.no_grad():  # in-place change: the cache must follow
+        model.layer4[0].bn3.running_var.mul_(4)
+    after = check()
+    assert not torch.allclose(before[-1], after[-1])
+    other = Res2Net('res2net50_14w_8s', zero_init_residual=False)
+    other.init_weights()
+    model.load_state_dict(other.state_dict())
+    check()

@@ -5,6 +5,7 @@ official, timm and mmdet block weights load without renaming.
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 import mmcv.ops  # noqa: F401  (registers the DCN/DCNv2 conv layers)
 from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
@@ -12,6 +13,32 @@ from mmengine.model import BaseModule
 
 EXPANSION = 4
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+FOLDABLE_NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)
+
+
+def conv_norm(conv, norm, x):
+    """``norm(conv(x))``; at inference (eval mode, autograd off) with the
+    norm's statistics folded into the conv weights, so each pair is one op.
+
+    The folded weights are cached on the conv and recomputed whenever any
+    source tensor is replaced or changed in place (data pointer and version
+    counter), so loading weights or training in between is always seen.
+    """
+    if (norm.training or torch.is_grad_enabled() or type(conv) is not nn.Conv2d
+            or conv.bias is not None or type(norm) not in FOLDABLE_NORMS
+            or norm.running_var is None or norm.weight is None):
+        return norm(conv(x))
+    sources = (conv.weight, norm.weight, norm.bias, norm.running_mean, norm.running_var)
+    key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
+    cache = getattr(conv, '_folded_norm', None)
+    if cache is None or cache[0] != key:
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        weight = (conv.weight * scale.reshape(-1, 1, 1, 1)).contiguous(
+            memory_format=torch.channels_last if conv.weight.is_contiguous(
+                memory_format=torch.channels_last) else torch.contiguous_format)
+        cache = (key, weight, norm.bias - norm.running_mean * scale)
+        conv._folded_norm = cache
+    return F.conv2d(x, cache[1], cache[2], conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
 class SEModule(nn.Module):
@@ -142,7 +169,7 @@ class Bottle2neck(BaseModule):
             sp = splits[i] if i == 0 or self.stage_block else sp + splits[i]
             if self.contiguous_splits:
                 sp = sp.contiguous()
-            sp = self.relu(bn(conv(sp)))
+            sp = self.relu(conv_norm(conv, bn, sp))
             outs.append(sp)
         if self.scales > 1:
             last = splits[-1]
@@ -150,10 +177,10 @@ class Bottle2neck(BaseModule):
         return torch.cat(outs, 1)
 
     def _forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(conv_norm(self.conv1, self.bn1, x))
         out = self._plugins(out, 'after_conv1')
         out = self._plugins(self._multi_scale(out), 'after_conv2')
-        out = self.bn3(self.conv3(out))
+        out = conv_norm(self.conv3, self.bn3, out)
         out = self._plugins(out, 'after_conv3')
         if self.se is not None:
             out = self.se(out)
