@@ -23,8 +23,11 @@ overlap little (an intersection is at most 30% of the smaller box); pixel
 category with id 1, since mmpose's CocoMetric writes ``category_id=1``, and
 reuse the image and annotation ids of the instance files; a tip covered by a
 later object has visibility 1, otherwise 2.
+
+Configs wrap a dataset of any library in ``type='res2net_mm.ShapesDataset'``
+(``build_shapes_dataset``), which generates the data on first use; the
+drawing itself is in ``_draw.py``.
 """
-import colorsys
 import json
 import numbers
 import os
@@ -32,12 +35,16 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from mmengine.dist import barrier, is_main_process
+from mmengine.logging import print_log
+from PIL import Image
 
+from ..registry import DATASETS
+from ._draw import SHAPES, STAR_TIPS, render
 from .shapes_keypoint_metainfo import dataset_info as _POSE_INFO
 
 GENERATOR_VERSION = 1
-SHAPE_CLASSES = ('circle', 'square', 'triangle', 'star', 'cross')
+SHAPE_CLASSES = SHAPES  # category id / label i + 1 is SHAPE_CLASSES[i]
 KEYPOINT_CLASS = 'star'
 # mmpose metainfo of KEYPOINT_CLASS: ``metainfo=dict(from_file=...)``.
 KEYPOINT_METAINFO_FILE = str(Path(__file__).with_name(
@@ -57,15 +64,8 @@ _LAYOUT = dict(images='images/{}', segmentation='segmentation/{}',
                instances='annotations/instances_{}.json',
                keypoints='annotations/keypoints_{}.json',
                split='splits/{}.txt')
-_RADIUS_RANGE = (0.06, 0.4)  # of the image size: 23 to 154 px wide at 192
-_MAX_OBJECTS = 4
-_MAX_OVERLAP = 0.3
-_MARGIN = 2.0  # px between a shape and the image border
-_MIN_CONTRAST = 80.0  # RGB distance between an object and what is under it
-_SUPERSAMPLE = 4  # anti-aliasing of the drawn shapes
 _JPEG = dict(quality=95, subsampling=0)
-# Tips of the star in drawing order (clockwise from the top, y pointing down).
-_STAR_TIPS = ('top', 'right', 'bottom_right', 'bottom_left', 'left')
+_TIP_ORDER = [STAR_TIPS.index(name) for name in KEYPOINT_NAMES]
 
 
 def generate_shapes(root, num_train=200, num_val=50, image_size=192, seed=0):
@@ -155,7 +155,7 @@ def _write_split(paths, split, num_images, size, seed):
     images, instances, keypoints = [], [], []
     for index in range(num_images):
         rng = np.random.default_rng([seed, _SPLITS.index(split), index])
-        rgb, label_map, objects = _render(rng, size)
+        rgb, label_map, objects = render(rng, size, SHAPE_CLASSES)
         stem = f'{index + 1:06d}'
         Image.fromarray(rgb).save(image_dir / f'{stem}.jpg', **_JPEG)
         Image.fromarray(label_map).save(map_dir / f'{stem}.png')
@@ -200,141 +200,53 @@ def _annotations(obj, occluders, ann_id, image_id):
     if obj['keypoints'] is None:
         return ann, None
     flat = []
-    for kx, ky in np.round(obj['keypoints'], 2).tolist():
+    for kx, ky in np.round(obj['keypoints'][_TIP_ORDER], 2).tolist():
         hidden = any(o['alpha'][int(ky), int(kx)] >= 0.5 for o in occluders)
         flat += [kx, ky, 1 if hidden else 2]
     return ann, dict(ann, category_id=1, keypoints=flat,
                      num_keypoints=len(KEYPOINT_NAMES))
 
 
-def _render(rng, size):
-    """Draw one image: RGB uint8 (H, W, 3), label map (H, W), objects."""
-    image = _background(rng, size)
-    label_map = np.zeros((size, size), np.uint8)
-    objects = []
-    for _ in range(rng.integers(1, _MAX_OBJECTS + 1)):
-        label = int(rng.integers(len(SHAPE_CLASSES))) + 1
-        placed = _place(rng, SHAPE_CLASSES[label - 1], size,
-                        [obj['box'] for obj in objects])
-        if placed is None:  # no room left; the first object always fits
-            continue
-        polygon, keypoints, box = placed
-        alpha = _coverage(polygon, size)
-        colour = _object_colour(rng, image, box)
-        shading = 1 + rng.uniform(0, 0.4) * _ramp(rng, size, box)
-        image += alpha[..., None] * (colour * shading[..., None] - image)
-        label_map[alpha >= 0.5] = label
-        objects.append(dict(label=label, polygon=polygon, box=box,
-                            keypoints=keypoints, alpha=alpha))
-    image += rng.normal(0, rng.uniform(2, 8), image.shape)
-    return np.clip(image, 0, 255).round().astype(np.uint8), label_map, objects
+@DATASETS.register_module(name='ShapesDataset')
+def build_shapes_dataset(dataset, num_train=200, num_val=50, image_size=192,
+                         seed=0):
+    """Generate the shapes data under ``dataset['data_root']`` (once), then
+    build ``dataset``: the config type ``res2net_mm.ShapesDataset``.
 
+    It wraps a dataset config of any OpenMMLab library, so that a config
+    trains on the shapes data on a fresh machine with nothing prepared. The
+    inner ``type`` resolves in the current default scope (``CocoDataset`` is
+    mmdet's in an mmdet config, mmpose's in an mmpose one). In a distributed
+    job the main process generates, the others wait.
 
-def _background(rng, size):
-    """Low-saturation gradient, blotchy texture and thin lines, float RGB."""
-    start, end = (255 * np.array(colorsys.hsv_to_rgb(*hsv))
-                  for hsv in rng.uniform([0, 0, 0.3], [1, 0.25, 0.85], (2, 3)))
-    t = _ramp(rng, size, np.array([0, 0, size, size]))[..., None] + 0.5
-    blotches = Image.fromarray(rng.integers(0, 256, (8, 8, 3), np.uint8))
-    blotches = np.asarray(blotches.resize((size, size), Image.BICUBIC))
-    image = start + (end - start) * t + rng.uniform(0.1, 0.3) * (
-        blotches - 127.5)
-    canvas = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
-    for _ in range(rng.integers(0, 4)):
-        ends = [tuple(p) for p in rng.uniform(0, size, (2, 2)).tolist()]
-        ImageDraw.Draw(canvas).line(
-            ends, fill=tuple(rng.integers(0, 256, 3).tolist()))
-    return np.array(canvas, np.float64)
+    Args:
+        dataset (dict): Config of the dataset to return, with ``data_root``.
+        num_train (int): Training images. Default: 200.
+        num_val (int): Validation images. Default: 50.
+        image_size (int): Side of the square images in px. Default: 192.
+        seed (int): Seed of the data. Default: 0.
 
+    Returns:
+        The dataset built from ``dataset``.
 
-def _ramp(rng, size, box):
-    """Linear ramp over the image in a random direction, from about -0.5 to
-    0.5 across ``box`` (x0, y0, x1, y1)."""
-    angle = rng.uniform(0, 2 * np.pi)
-    ys, xs = np.mgrid[0:size, 0:size] + 0.5
-    centre, extent = (box[:2] + box[2:]) / 2, np.hypot(*(box[2:] - box[:2]))
-    return ((xs - centre[0]) * np.cos(angle) +
-            (ys - centre[1]) * np.sin(angle)) / extent
-
-
-def _object_colour(rng, image, box):
-    """A saturated RGB colour that stands out from the image under ``box``:
-    the first of 20 candidates far enough from it, else the farthest."""
-    x0, y0, x1, y1 = box.astype(int)
-    under = image[y0:y1 + 1, x0:x1 + 1].reshape(-1, 3).mean(0)
-    hsv = rng.uniform([0, 0.45, 0.35], 1, (20, 3))
-    candidates = 255 * np.array([colorsys.hsv_to_rgb(*c) for c in hsv])
-    distance = np.linalg.norm(candidates - under, axis=1)
-    far = distance >= _MIN_CONTRAST
-    return candidates[far.argmax() if far.any() else distance.argmax()]
-
-
-def _place(rng, name, size, boxes):
-    """Sample a shape inside the image overlapping ``boxes`` little: its
-    polygon, keypoints (or None) and box, or None if 30 tries found no room."""
-    low, high = np.log(_RADIUS_RANGE)
-    for _ in range(30):
-        radius = size * np.exp(rng.uniform(low, high))
-        polygon, keypoints = _shape(rng, name, radius)
-        lo, hi = polygon.min(0), polygon.max(0)
-        shift = rng.uniform(_MARGIN - lo, size - _MARGIN - hi)
-        box = np.concatenate([lo + shift, hi + shift])
-        if all(_overlap(box, other) <= _MAX_OVERLAP for other in boxes):
-            if keypoints is not None:
-                keypoints = keypoints + shift
-            return polygon + shift, keypoints, box
-    return None
-
-
-def _overlap(a, b):
-    """Intersection of boxes ``a`` and ``b`` over the smaller one's area."""
-    wh = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None)
-    return wh.prod() / min(np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2]))
-
-
-def _shape(rng, name, radius):
-    """Polygon (N, 2) of a shape centred on the origin, and its keypoints
-    (K, 2) in KEYPOINT_NAMES order, or None for shapes without keypoints."""
-    if name == 'star':  # kept upright, so that its tips keep their names
-        radii = np.tile([1, rng.uniform(0.4, 0.5)], 5) * radius
-        points = _ring(10, -np.pi / 2) * radii[:, None]
-        points = _rotate(points * [rng.uniform(0.85, 1.15), 1],
-                         np.radians(rng.uniform(-15, 15)))
-        tips = points[0::2]
-        return points, tips[[_STAR_TIPS.index(kp) for kp in KEYPOINT_NAMES]]
-    if name == 'circle':  # a mild ellipse
-        points = _ring(48, 0) * [rng.uniform(0.85, 1.15), 1]
-    elif name == 'square':
-        points = _ring(4, np.pi / 4)
-    elif name == 'triangle':
-        points = _ring(3, -np.pi / 2) + rng.uniform(-0.1, 0.1, (3, 2))
-    elif name == 'cross':
-        half = rng.uniform(0.3, 0.42)  # half the width of an arm
-        arm = np.array([[-half, -1], [half, -1], [half, -half]])
-        points = np.concatenate([_rotate(arm, k * np.pi / 2)
-                                 for k in range(4)])
-    else:
-        raise ValueError(f'unknown shape {name!r}; valid: {SHAPE_CLASSES}')
-    return _rotate(points * radius, rng.uniform(0, 2 * np.pi)), None
-
-
-def _ring(n, start):
-    """``n`` evenly spaced unit vectors, the first at angle ``start``."""
-    angles = start + 2 * np.pi * np.arange(n) / n
-    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
-
-
-def _rotate(points, angle):
-    cos, sin = np.cos(angle), np.sin(angle)
-    return points @ np.array([[cos, sin], [-sin, cos]])
-
-
-def _coverage(polygon, size):
-    """Fraction of each pixel inside ``polygon``: an anti-aliased mask."""
-    big = Image.new('L', (size * _SUPERSAMPLE, ) * 2, 0)
-    # PIL centres sub-pixel k on coordinate k, annotations on k + 0.5.
-    corners = polygon * _SUPERSAMPLE - 0.5
-    ImageDraw.Draw(big).polygon([tuple(p) for p in corners.tolist()],
-                                fill=255)
-    small = big.resize((size, size), Image.BOX)
-    return np.asarray(small, np.float64) / 255
+    Example:
+        >>> train_dataset = dict(
+        ...     type='res2net_mm.ShapesDataset', num_train=200,
+        ...     dataset=dict(type='CocoDataset', data_root='data/shapes/',
+        ...                  ann_file='annotations/instances_train.json',
+        ...                  data_prefix=dict(img='images/train/')))
+    """
+    if 'data_root' not in dataset:
+        raise KeyError('res2net_mm.ShapesDataset needs dataset.data_root, '
+                       'the folder to generate the shapes data into')
+    params = dict(num_train=num_train, num_val=num_val,
+                  image_size=image_size, seed=seed)
+    if is_main_process():
+        root = dataset['data_root']
+        if not _is_generated(_layout(Path(root).resolve()),
+                             dict(version=GENERATOR_VERSION, params=params)):
+            print_log(f'generating the shapes data {params} into {root} '
+                      '(once)', logger='current')
+        generate_shapes(root, **params)
+    barrier()
+    return DATASETS.build(dataset)
