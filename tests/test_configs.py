@@ -200,6 +200,7 @@ def _smoke(name, shapes, tmp_path, voc_root=None):
     return cfg
 
 
+@pytest.mark.parametrize('name', NAMES)
 def test_config_trains_and_evaluates(name, tiny_shapes, voc_root, tmp_path):
     cfg = _smoke(name, tiny_shapes, tmp_path, voc_root)
     request_full_coco(cfg)
