@@ -24,7 +24,9 @@ def conv_norm(conv, norm, x):
     source tensor is replaced or changed in place (data pointer and version
     counter), so loading weights or training in between is always seen.
     """
-    if (norm.training or torch.is_grad_enabled() or type(conv) is not nn.Conv2d
+    # Tracing (jit/ONNX) records the plain ops: exporters fold BN themselves.
+    if (norm.training or torch.is_grad_enabled() or torch.jit.is_tracing()
+            or type(conv) is not nn.Conv2d
             or conv.bias is not None or type(norm) not in FOLDABLE_NORMS
             or norm.running_var is None or norm.weight is None):
         return norm(conv(x))
