@@ -268,3 +268,20 @@ def test_inference_folds_norms_exactly_and_sees_weight_changes():
     other.init_weights()
     model.load_state_dict(other.state_dict())
     check()
+
+
+def test_outputs_are_nchw_so_mmcv_ops_read_them_right():
+    """mmcv's RoIAlign reads its input as contiguous NCHW memory whatever its
+    strides: the NHWC fast path must hand NCHW features to the detector."""
+    from mmcv.ops import RoIAlign
+    torch.manual_seed(0)
+    fast = Res2Net('res2net50_26w_4s', out_indices=(0,)).eval()
+    ref = Res2Net('res2net50_26w_4s', out_indices=(0,), memory_format='contiguous').eval()
+    ref.load_state_dict(fast.state_dict())
+    x = small_input(1)
+    with torch.no_grad():
+        got, expected = fast(x)[0], ref(x)[0]
+    assert got.is_contiguous()
+    rois = torch.tensor([[0., 4., 4., 40., 52.]])
+    pool = RoIAlign((7, 7), spatial_scale=0.25, sampling_ratio=2)
+    torch.testing.assert_close(pool(got, rois), pool(expected, rois), rtol=1e-4, atol=1e-5)

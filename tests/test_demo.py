@@ -127,6 +127,22 @@ def test_demo_configs_are_complete(name):
     assert cfg.work_dir.startswith('work_dirs/demo_')
 
 
+@pytest.mark.parametrize('name', ['faster_rcnn_r2n50_shapes.py',
+                                  'mask_rcnn_r2n50_shapes.py'])
+def test_detector_features_are_nchw_for_roi_align(name):
+    """mmcv's RoIAlign reads its input as NCHW memory whatever its strides:
+    channels-last features give it scrambled RoI features (the detector
+    then cannot learn to classify)."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    model = MODELS.build(Config.fromfile(DEMO / name).model).eval()
+    with torch.no_grad():
+        features = model.extract_feat(torch.rand(1, 3, 64, 64))
+    assert all(f.is_contiguous() for f in features)
+
+
 def test_shared_config_matches_the_generator():
     """configs/demo/_base_/shapes.py repeats facts of the generator (configs
     cannot import them); they must agree."""

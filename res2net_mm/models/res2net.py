@@ -60,8 +60,8 @@ class Res2Net(BaseModule):
         memory_format (str): 'channels_last' (default) keeps the plain convs'
             weights and activations in NHWC, where the narrow split convs run
             much faster (oneDNN/cuDNN need no layout reorders); 'contiguous'
-            is the NCHW reference path. Outputs agree within float rounding
-            and checkpoints are the same either way.
+            is the NCHW reference path. Outputs are NCHW-contiguous either
+            way and agree within float rounding; checkpoints are the same.
         zero_init_residual (bool): Zero every block's last norm weight.
         pretrained (str | None): Deprecated; use ``init_cfg``.
         init_cfg (dict | list | None): Default Kaiming/Constant; use
@@ -204,7 +204,9 @@ class Res2Net(BaseModule):
         for i in range(self.num_stages):
             x = getattr(self, f'layer{i + 1}')(x)
             if i in self.out_indices:
-                outs.append(x)
+                # NCHW out: mmcv ops (RoIAlign, ...) read their input as
+                # contiguous NCHW memory whatever its strides.
+                outs.append(x.contiguous())
         return tuple(outs)
 
     def train(self, mode=True):
