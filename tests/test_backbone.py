@@ -240,8 +240,9 @@ def test_channels_last_path_equals_nchw_reference():
 
 
 def test_inference_folds_norms_exactly_and_sees_weight_changes():
-    """At inference each conv+BN pair runs as one folded conv: same outputs
-    as the unfolded path, and a cache that follows every weight change."""
+    """At inference each conv+BN pair runs as one folded conv and a stage
+    block's independent 3x3 convs as one grouped conv: same outputs as the
+    unfolded path, and caches that follow every weight change."""
     torch.manual_seed(0)
     model = Res2Net('res2net50_14w_8s', zero_init_residual=False)
     model.init_weights()
@@ -260,10 +261,14 @@ def test_inference_folds_norms_exactly_and_sees_weight_changes():
 
     before = check()
     assert hasattr(model.layer1[0].conv1, '_folded_norm')
-    with torch.no_grad():  # in-place change: the cache must follow
-        model.layer4[0].bn3.running_var.mul_(4)
-    after = check()
-    assert not torch.allclose(before[-1], after[-1])
+    assert hasattr(model.layer1[0].convs, '_folded_norm')  # the grouped conv
+    assert not hasattr(model.layer1[1].convs, '_folded_norm')  # hierarchical
+    for changed in ('bn3', 'bns.6'):  # in-place changes: the caches follow
+        with torch.no_grad():
+            model.layer4[0].get_submodule(changed).running_var.mul_(4)
+        after = check()
+        assert not torch.allclose(before[-1], after[-1])
+        before = after
     other = Res2Net('res2net50_14w_8s', zero_init_residual=False)
     other.init_weights()
     model.load_state_dict(other.state_dict())

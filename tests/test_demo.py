@@ -1,4 +1,4 @@
-"""Tests of the demo (docs/demo.md): each configs/demo/ config trains a few
+"""Tests of the demo (README, "Demo"): each configs/demo/ config trains a few
 iterations on a tiny copy of the shapes data, evaluates with its real metric
 and writes the curve plot and the prediction picture; the hooks on their own.
 """

@@ -2,7 +2,8 @@
 
 Importing this package registers ``CurvePlotHook`` and ``PredictionGridHook``
 in the ``res2net_mm`` scope (``type='res2net_mm.CurvePlotHook'``). The demo
-configs are in ``configs/demo/``; the walk-through is ``docs/demo.md``.
+configs are in ``configs/demo/``; the walk-through is the README's "Demo"
+section.
 """
 from .hooks import CurvePlotHook, PredictionGridHook
 

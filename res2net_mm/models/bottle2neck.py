@@ -16,31 +16,53 @@ PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 FOLDABLE_NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)
 
 
-def conv_norm(conv, norm, x):
-    """``norm(conv(x))``; at inference (eval mode, autograd off) with the
-    norm's statistics folded into the conv weights, so each pair is one op.
+def foldable(conv, norm):
+    """Whether ``norm(conv(x))`` may run as one conv with folded weights: at
+    inference (eval mode, autograd off, not tracing) of a plain conv without
+    bias followed by a BatchNorm with running statistics and affine terms.
 
-    The folded weights are cached on the conv and recomputed whenever any
-    source tensor is replaced or changed in place (data pointer and version
-    counter), so loading weights or training in between is always seen.
+    Tracing (jit/ONNX) records the plain ops: exporters fold BN themselves.
     """
-    # Tracing (jit/ONNX) records the plain ops: exporters fold BN themselves.
-    if (norm.training or torch.is_grad_enabled() or torch.jit.is_tracing()
-            or type(conv) is not nn.Conv2d
-            or conv.bias is not None or type(norm) not in FOLDABLE_NORMS
-            or norm.running_var is None or norm.weight is None):
-        return norm(conv(x))
-    sources = (conv.weight, norm.weight, norm.bias, norm.running_mean, norm.running_var)
+    return not (norm.training or torch.is_grad_enabled() or torch.jit.is_tracing()
+                or type(conv) is not nn.Conv2d or conv.bias is not None
+                or type(norm) not in FOLDABLE_NORMS
+                or norm.running_var is None or norm.weight is None)
+
+
+def folded_weights(owner, pairs):
+    """Weight and bias of the conv that computes ``cat([norm(conv(x)) for
+    conv, norm in pairs])`` over the matching input channel groups, each norm
+    folded into its conv (all pairs must be ``foldable``).
+
+    Cached on ``owner`` and recomputed whenever any source tensor is replaced
+    or changed in place (data pointer and version counter), so loading
+    weights or training in between is always seen.
+    """
+    sources = [t for conv, norm in pairs
+               for t in (conv.weight, norm.weight, norm.bias, norm.running_mean, norm.running_var)]
     key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
-    cache = getattr(conv, '_folded_norm', None)
+    cache = getattr(owner, '_folded_norm', None)
     if cache is None or cache[0] != key:
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        weight = (conv.weight * scale.reshape(-1, 1, 1, 1)).contiguous(
-            memory_format=torch.channels_last if conv.weight.is_contiguous(
-                memory_format=torch.channels_last) else torch.contiguous_format)
-        cache = (key, weight, norm.bias - norm.running_mean * scale)
-        conv._folded_norm = cache
-    return F.conv2d(x, cache[1], cache[2], conv.stride, conv.padding, conv.dilation, conv.groups)
+        weights, biases = [], []
+        for conv, norm in pairs:
+            scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+            weights.append(conv.weight * scale.reshape(-1, 1, 1, 1))
+            biases.append(norm.bias - norm.running_mean * scale)
+        channels_last = pairs[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+        weight = torch.cat(weights).contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        cache = (key, weight, torch.cat(biases))
+        owner._folded_norm = cache
+    return cache[1], cache[2]
+
+
+def conv_norm(conv, norm, x):
+    """``norm(conv(x))``; at inference with the norm folded into the conv
+    weights (see ``foldable``), so each pair is one op."""
+    if not foldable(conv, norm):
+        return norm(conv(x))
+    weight, bias = folded_weights(conv, [(conv, norm)])
+    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
 class SEModule(nn.Module):
@@ -163,6 +185,17 @@ class Bottle2neck(BaseModule):
     def _multi_scale(self, x):
         """The hierarchical 3x3 convs of Eq. 1 over the splits of ``x``."""
         splits = torch.split(x, self.width, 1)
+        pairs = list(zip(self.convs, self.bns))
+        if self.stage_block and len(pairs) > 1 and all(foldable(c, n) for c, n in pairs):
+            # Inference: a stage block's splits are independent, so its
+            # 3x3 convs (and folded norms) run as one grouped conv.
+            conv = self.convs[0]
+            weight, bias = folded_weights(self.convs, pairs)
+            first = x[:, :self.width * len(pairs)]
+            out = self.relu(F.conv2d(first, weight, bias, conv.stride, conv.padding,
+                                     conv.dilation, conv.groups * len(pairs)))
+            last = splits[-1]
+            return torch.cat([out, self.pool(last) if self.pool is not None else last], 1)
         outs = []
         sp = splits[0]
         for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
