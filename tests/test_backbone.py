@@ -6,6 +6,7 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from res2net_mm.models import ARCHS, Bottle2neck, Res2Net
+from res2net_mm.models.bottle2neck import INFERENCE_CACHE
 
 
 def small_input(batch=2, h=64, w=64):
@@ -260,9 +261,9 @@ def test_inference_folds_norms_exactly_and_sees_weight_changes():
         return got
 
     before = check()
-    assert hasattr(model.layer1[0].conv1, '_folded_norm')
-    assert hasattr(model.layer1[0].convs, '_folded_norm')  # the grouped conv
-    assert not hasattr(model.layer1[1].convs, '_folded_norm')  # hierarchical
+    assert model.layer1[0].conv1 in INFERENCE_CACHE
+    assert model.layer1[0].convs in INFERENCE_CACHE  # the grouped conv
+    assert model.layer1[1].convs not in INFERENCE_CACHE  # hierarchical
     for changed in ('bn3', 'bns.6'):  # in-place changes: the caches follow
         with torch.no_grad():
             model.layer4[0].get_submodule(changed).running_var.mul_(4)
@@ -273,6 +274,36 @@ def test_inference_folds_norms_exactly_and_sees_weight_changes():
     other.init_weights()
     model.load_state_dict(other.state_dict())
     check()
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(arch='res2net50_v1b_26w_4s'),  # deep stem, avg-pool shortcut
+    dict(arch='se_res2net50_26w_4s'),  # SE before the residual add
+    dict(arch='res2next50'),  # grouped split convs
+    dict(arch='res2net50_26w_4s', plugins=[dict(
+        cfg=dict(type='ContextBlock', ratio=0.25), position='after_conv3')]),
+    dict(arch='res2net50_26w_4s', memory_format='contiguous'),
+])
+@pytest.mark.parametrize('size', [(1, 61, 75), (3, 64, 64)])
+def test_inference_fast_path_equals_autograd_path(kwargs, size):
+    """Every inference shortcut (folded norms, the stage blocks' grouped conv,
+    oneDNN's prepacked conv with fused ReLU and residual add) computes what
+    the plain path does, for every block layout and odd input sizes."""
+    torch.manual_seed(0)
+    model = Res2Net(**kwargs, zero_init_residual=False)
+    model.init_weights()
+    model.train()
+    x = small_input(*size)
+    model(x)  # non-trivial BN statistics
+    model.eval()
+    expected = model(x)  # autograd on: the plain path
+    with torch.no_grad():
+        got = model(x)
+        again = model(x)  # the cached weights
+    for e, g, a in zip(expected, got, again):
+        assert g.is_contiguous() and g.shape == e.shape
+        assert (g - e).abs().max() <= 1e-5 * e.abs().max()
+        assert torch.equal(g, a)
 
 
 def test_outputs_are_nchw_so_mmcv_ops_read_them_right():

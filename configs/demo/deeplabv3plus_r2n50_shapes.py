@@ -90,7 +90,7 @@ test_dataloader = val_dataloader
 
 train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=3e-4, weight_decay=0.05),
+    optimizer=dict(_delete_=True, type='AdamW', lr=6e-4, weight_decay=0.05),
     clip_grad=dict(_delete_=True, max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,

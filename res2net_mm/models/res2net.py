@@ -13,7 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..registry import MODELS
 from .arch import MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
-from .bottle2neck import EXPANSION, Bottle2neck
+from .bottle2neck import EXPANSION, Bottle2neck, conv_norm
 
 DEFAULT_INIT = [dict(type='Kaiming', layer='Conv2d'),
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
@@ -199,7 +199,13 @@ class Res2Net(BaseModule):
 
     def forward(self, x):
         x = x.contiguous(memory_format=self.memory_format)
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        if self.arch['deep_stem']:  # conv1 = (conv, norm, relu) x 2, conv
+            x = conv_norm(self.conv1[0], self.conv1[1], x, relu=True)
+            x = conv_norm(self.conv1[3], self.conv1[4], x, relu=True)
+            x = conv_norm(self.conv1[6], self.bn1, x, relu=True)
+        else:
+            x = conv_norm(self.conv1, self.bn1, x, relu=True)
+        x = self.maxpool(x)
         outs = []
         for i in range(self.num_stages):
             x = getattr(self, f'layer{i + 1}')(x)
