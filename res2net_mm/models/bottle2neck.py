@@ -125,6 +125,53 @@ def conv_norm(conv, norm, x, relu=False, residual=None):
     return F.relu(out, inplace=True) if relu else out
 
 
+def recorded_lean(conv):
+    """Whether ``JoinedInputConv`` may stand in for ``conv``: autograd records
+    (not tracing) a plain conv without bias."""
+    return (torch.is_grad_enabled() and not torch.jit.is_tracing() and type(conv) is nn.Conv2d
+            and conv.bias is None and conv.padding_mode == 'zeros'
+            and not isinstance(conv.padding, str))
+
+
+def _join(how, pieces):
+    return torch.cat(pieces, 1) if how == 'cat' else pieces[0] + pieces[1]
+
+
+class JoinedInputConv(torch.autograd.Function):
+    """``conv(join(pieces))`` that keeps the pieces for backward instead of
+    their join (``'cat'``: concatenated channels; ``'sum'``: two summed).
+
+    A Res2Net block joins maps that autograd keeps anyway (split outputs kept
+    by their ReLUs, splits of conv1's ReLU output): the concatenation before
+    conv3 and the sums before the hierarchical convs were extra copies of the
+    block's maps. Backward joins again (a copy or an add, no conv FLOPs).
+    Same outputs and gradients as the plain ops.
+    """
+
+    @staticmethod
+    def forward(ctx, how, conv, weight, *pieces):
+        ctx.how, ctx.conv = how, conv
+        ctx.save_for_backward(weight, *pieces)
+        return F.conv2d(_join(how, pieces), weight, None, conv.stride, conv.padding,
+                        conv.dilation, conv.groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, *pieces = ctx.saved_tensors
+        conv = ctx.conv
+        need_input = any(ctx.needs_input_grad[3:])
+        grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
+            grad, _join(ctx.how, pieces), weight, None, conv.stride, conv.padding,
+            conv.dilation, False, (0, 0), conv.groups, (need_input, ctx.needs_input_grad[2], False))
+        if grad_x is None:
+            grad_pieces = (None, ) * len(pieces)
+        elif ctx.how == 'cat':
+            grad_pieces = torch.split(grad_x, [p.shape[1] for p in pieces], 1)
+        else:
+            grad_pieces = (grad_x, grad_x)
+        return (None, None, grad_weight, *grad_pieces)
+
+
 class SEModule(nn.Module):
     """Squeeze-and-excitation (Hu et al., 2018) placed before the residual add.
 
@@ -243,7 +290,8 @@ class Bottle2neck(BaseModule):
         return x
 
     def _multi_scale(self, x):
-        """The hierarchical 3x3 convs of Eq. 1 over the splits of ``x``."""
+        """The hierarchical 3x3 convs of Eq. 1 over the splits of ``x``: the
+        pieces whose concatenation is the block's mid feature map."""
         splits = torch.split(x, self.width, 1)
         pairs = list(zip(self.convs, self.bns))
         if self.stage_block and len(pairs) > 1 and all(foldable(c, n) for c, n in pairs):
@@ -253,21 +301,27 @@ class Bottle2neck(BaseModule):
             out = folded_conv(self.convs, pairs, first, self.convs[0].groups * len(pairs),
                               relu=True)
             last = splits[-1]
-            return torch.cat([out, self.pool(last) if self.pool is not None else last], 1)
+            return [out, self.pool(last) if self.pool is not None else last]
         outs = []
-        sp = splits[0]
         for i, (conv, bn) in enumerate(pairs):
             # Eq. 1: each split adds the previous split's output, except in
             # stage blocks, whose splits are independent.
-            sp = splits[i] if i == 0 or self.stage_block else sp + splits[i]
-            if self.contiguous_splits:
-                sp = sp.contiguous()
-            sp = conv_norm(conv, bn, sp, relu=True)
+            if i == 0 or self.stage_block:
+                sp = splits[i].contiguous() if self.contiguous_splits else splits[i]
+                sp = conv_norm(conv, bn, sp, relu=True)
+            elif recorded_lean(conv):
+                sp = JoinedInputConv.apply('sum', conv, conv.weight, sp, splits[i])
+                sp = F.relu(bn(sp), inplace=True)
+            else:
+                sp = sp + splits[i]
+                if self.contiguous_splits:
+                    sp = sp.contiguous()
+                sp = conv_norm(conv, bn, sp, relu=True)
             outs.append(sp)
         if self.scales > 1:
             last = splits[-1]
             outs.append(self.pool(last) if self.pool is not None else last)
-        return torch.cat(outs, 1)
+        return outs
 
     def _shortcut(self, x):
         if self.downsample is None:
@@ -282,11 +336,16 @@ class Bottle2neck(BaseModule):
     def _forward(self, x):
         out = conv_norm(self.conv1, self.bn1, x, relu=True)
         out = self._plugins(out, 'after_conv1')
-        out = self._plugins(self._multi_scale(out), 'after_conv2')
+        pieces = self._multi_scale(out)
         identity = self._shortcut(x)
-        if self.se is None and not self.plugin_names['after_conv3']:
-            return conv_norm(self.conv3, self.bn3, out, relu=True, residual=identity)
-        out = conv_norm(self.conv3, self.bn3, out)
+        if len(pieces) > 1 and not self.plugin_names['after_conv2'] and recorded_lean(self.conv3):
+            out = self.bn3(JoinedInputConv.apply('cat', self.conv3, self.conv3.weight, *pieces))
+        else:
+            mid = pieces[0] if len(pieces) == 1 else torch.cat(pieces, 1)
+            mid = self._plugins(mid, 'after_conv2')
+            if self.se is None and not self.plugin_names['after_conv3']:
+                return conv_norm(self.conv3, self.bn3, mid, relu=True, residual=identity)
+            out = conv_norm(self.conv3, self.bn3, mid)
         out = self._plugins(out, 'after_conv3')
         if self.se is not None:
             out = self.se(out)
