@@ -342,6 +342,29 @@ def test_training_without_joined_copies_equals_plain_autograd(kwargs, monkeypatc
         assert error < 1e-5, f'{name}: relative gradient error {error:.2g}'
 
 
+def test_mixed_precision_keeps_the_plain_ops():
+    """Under autocast (bf16 on CPU here, fp16 on GPU) training and inference
+    take the plain ops, whose casts autocast handles: both run, and the
+    result follows the float32 one to bf16 precision."""
+    torch.manual_seed(0)
+    model = Res2Net('res2net50_26w_4s', zero_init_residual=False)
+    model.init_weights()
+    x = small_input(2, 64, 64)
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = model(x)
+    sum(o.float().sum() for o in outs).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all()
+               for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)[-1]
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            got = model(x)[-1]
+    assert got.dtype == torch.bfloat16
+    assert (got.float() - expected).abs().max() <= 0.1 * expected.abs().max()
+
+
 def test_outputs_are_nchw_so_mmcv_ops_read_them_right():
     """mmcv's RoIAlign reads its input as contiguous NCHW memory whatever its
     strides: the NHWC fast path must hand NCHW features to the detector."""

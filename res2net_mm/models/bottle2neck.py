@@ -127,10 +127,12 @@ def conv_norm(conv, norm, x, relu=False, residual=None):
 
 def recorded_lean(conv):
     """Whether ``JoinedInputConv`` may stand in for ``conv``: autograd records
-    (not tracing) a plain conv without bias."""
+    (not tracing) a plain conv without bias, outside autocast (mixed
+    precision keeps the plain ops, whose dtype casts autocast handles)."""
     return (torch.is_grad_enabled() and not torch.jit.is_tracing() and type(conv) is nn.Conv2d
             and conv.bias is None and conv.padding_mode == 'zeros'
-            and not isinstance(conv.padding, str))
+            and not isinstance(conv.padding, str)
+            and not torch.is_autocast_enabled(conv.weight.device.type))
 
 
 def _join(how, pieces):
