@@ -307,41 +307,6 @@ def test_inference_fast_path_equals_autograd_path(kwargs, size):
         assert torch.equal(g, a)
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(arch='res2net50_26w_4s'),
-    dict(arch='res2next50', memory_format='contiguous'),
-    dict(arch='res2net50_14w_8s', with_cp=True),
-])
-def test_training_without_joined_copies_equals_plain_autograd(kwargs, monkeypatch):
-    """JoinedInputConv (conv3 and the hierarchical convs keep their input
-    pieces, not the concatenation or sum, for backward) gives the outputs
-    and gradients of the plain ops."""
-    torch.manual_seed(0)
-    x = small_input(2, 48, 56)
-    model = Res2Net(**kwargs, zero_init_residual=False).train()
-    model.init_weights()
-    initial = copy.deepcopy(model.state_dict())
-    weights = None
-    results = []
-    for lean in (True, False):
-        if not lean:
-            monkeypatch.setattr(bottle2neck, 'recorded_lean', lambda conv: False)
-        model.load_state_dict(initial)
-        model.zero_grad()
-        outs = model(x)
-        if weights is None:
-            weights = [torch.randn_like(o) for o in outs]
-        sum((o * w).sum() for o, w in zip(outs, weights)).backward()
-        results.append(([o.detach() for o in outs],
-                        {n: p.grad.clone() for n, p in model.named_parameters()}))
-    (outs, grads), (plain_outs, plain_grads) = results
-    for a, b in zip(outs, plain_outs):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item())
-    for name, grad in plain_grads.items():
-        error = (grads[name] - grad).abs().max() / grad.abs().max()
-        assert error < 1e-5, f'{name}: relative gradient error {error:.2g}'
-
-
 def test_mixed_precision_keeps_the_plain_ops():
     """Under autocast (bf16 on CPU here, fp16 on GPU) training and inference
     take the plain ops, whose casts autocast handles: both run, and the

@@ -13,6 +13,8 @@ import mmcv.ops  # noqa: F401  (registers the DCN/DCNv2 conv layers)
 from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
 from mmengine.model import BaseModule
 
+from .lean import JoinedInputConv, norm_then_relu, recorded_lean
+
 EXPANSION = 4
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 FOLDABLE_NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)
@@ -119,59 +121,13 @@ def conv_norm(conv, norm, x, relu=False, residual=None):
     as one op."""
     if foldable(conv, norm):
         return folded_conv(conv, [(conv, norm)], x, conv.groups, relu, residual)
-    out = norm(conv(x))
+    out = conv(x)
+    if relu and residual is None:
+        return norm_then_relu(norm, out)
+    out = norm(out)
     if residual is not None:
         out = out + residual
     return F.relu(out, inplace=True) if relu else out
-
-
-def recorded_lean(conv):
-    """Whether ``JoinedInputConv`` may stand in for ``conv``: autograd records
-    (not tracing) a plain conv without bias, outside autocast (mixed
-    precision keeps the plain ops, whose dtype casts autocast handles)."""
-    return (torch.is_grad_enabled() and not torch.jit.is_tracing() and type(conv) is nn.Conv2d
-            and conv.bias is None and conv.padding_mode == 'zeros'
-            and not isinstance(conv.padding, str)
-            and not torch.is_autocast_enabled(conv.weight.device.type))
-
-
-def _join(how, pieces):
-    return torch.cat(pieces, 1) if how == 'cat' else pieces[0] + pieces[1]
-
-
-class JoinedInputConv(torch.autograd.Function):
-    """``conv(join(pieces))`` that keeps the pieces for backward instead of
-    their join (``'cat'``: concatenated channels; ``'sum'``: two summed).
-
-    A Res2Net block joins maps that autograd keeps anyway (split outputs kept
-    by their ReLUs, splits of conv1's ReLU output): the concatenation before
-    conv3 and the sums before the hierarchical convs were extra copies of the
-    block's maps. Backward joins again (a copy or an add, no conv FLOPs).
-    Same outputs and gradients as the plain ops.
-    """
-
-    @staticmethod
-    def forward(ctx, how, conv, weight, *pieces):
-        ctx.how, ctx.conv = how, conv
-        ctx.save_for_backward(weight, *pieces)
-        return F.conv2d(_join(how, pieces), weight, None, conv.stride, conv.padding,
-                        conv.dilation, conv.groups)
-
-    @staticmethod
-    def backward(ctx, grad):
-        weight, *pieces = ctx.saved_tensors
-        conv = ctx.conv
-        need_input = any(ctx.needs_input_grad[3:])
-        grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
-            grad, _join(ctx.how, pieces), weight, None, conv.stride, conv.padding,
-            conv.dilation, False, (0, 0), conv.groups, (need_input, ctx.needs_input_grad[2], False))
-        if grad_x is None:
-            grad_pieces = (None, ) * len(pieces)
-        elif ctx.how == 'cat':
-            grad_pieces = torch.split(grad_x, [p.shape[1] for p in pieces], 1)
-        else:
-            grad_pieces = (grad_x, grad_x)
-        return (None, None, grad_weight, *grad_pieces)
 
 
 class SEModule(nn.Module):
@@ -313,7 +269,7 @@ class Bottle2neck(BaseModule):
                 sp = conv_norm(conv, bn, sp, relu=True)
             elif recorded_lean(conv):
                 sp = JoinedInputConv.apply('sum', conv, conv.weight, sp, splits[i])
-                sp = F.relu(bn(sp), inplace=True)
+                sp = norm_then_relu(bn, sp)
             else:
                 sp = sp + splits[i]
                 if self.contiguous_splits:

@@ -14,6 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..registry import MODELS
 from .arch import MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
 from .bottle2neck import EXPANSION, Bottle2neck, conv_norm
+from .lean import recomputing_norm_relu
 
 DEFAULT_INIT = [dict(type='Kaiming', layer='Conv2d'),
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
@@ -198,6 +199,10 @@ class Res2Net(BaseModule):
                 constant_init(module.bn3, 0)
 
     def forward(self, x):
+        with recomputing_norm_relu():
+            return self._forward(x)
+
+    def _forward(self, x):
         x = x.contiguous(memory_format=self.memory_format)
         if self.arch['deep_stem']:  # conv1 = (conv, norm, relu) x 2, conv
             x = conv_norm(self.conv1[0], self.conv1[1], x, relu=True)

@@ -1,0 +1,193 @@
+"""Training ops that keep less for backward than the plain ops, with the same
+outputs and gradients (to float rounding; tests/test_backbone.py).
+
+A Res2Net block is wider inside than a ResNet bottleneck at the same FLOPs
+(104 vs 64 channels after conv1 in 26w x 4s), so what autograd keeps of its
+inner maps sets its training memory:
+
+* ``JoinedInputConv`` keeps the pieces of a conv's input (split outputs),
+  not their concatenation or sum, which would be extra copies;
+* ``norm_relu`` keeps only the norm's input of ``relu(batch_norm(x))``; its
+  output, which the next convs would keep too, is recomputed in backward
+  (one elementwise pass) for the ops that saved it inside
+  ``recomputing_norm_relu``.
+"""
+import contextlib
+import weakref
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def _recording():
+    """Whether autograd records plain ops here: grad mode on, not tracing or
+    compiling (exporters and torch.compile plan memory themselves)."""
+    return (torch.is_grad_enabled() and not torch.jit.is_tracing()
+            and not torch.jit.is_scripting() and not torch.compiler.is_compiling())
+
+
+def recorded_lean(conv):
+    """Whether ``JoinedInputConv`` may stand in for ``conv``: autograd records
+    a plain conv without bias, outside autocast (mixed precision keeps the
+    plain ops, whose dtype casts autocast handles)."""
+    return (_recording() and type(conv) is nn.Conv2d
+            and conv.bias is None and conv.padding_mode == 'zeros'
+            and not isinstance(conv.padding, str)
+            and not torch.is_autocast_enabled(conv.weight.device.type))
+
+
+def _join(how, pieces):
+    return torch.cat(pieces, 1) if how == 'cat' else pieces[0] + pieces[1]
+
+
+class JoinedInputConv(torch.autograd.Function):
+    """``conv(join(pieces))`` that keeps the pieces for backward instead of
+    their join (``'cat'``: concatenated channels; ``'sum'``: two summed).
+
+    A Res2Net block joins maps that autograd keeps anyway (split outputs kept
+    by their ReLUs, splits of conv1's ReLU output): the concatenation before
+    conv3 and the sums before the hierarchical convs were extra copies of the
+    block's maps. Backward joins again (a copy or an add, no conv FLOPs).
+    """
+
+    @staticmethod
+    def forward(ctx, how, conv, weight, *pieces):
+        ctx.how, ctx.conv = how, conv
+        ctx.save_for_backward(weight, *pieces)
+        return F.conv2d(_join(how, pieces), weight, None, conv.stride, conv.padding,
+                        conv.dilation, conv.groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, *pieces = ctx.saved_tensors
+        conv = ctx.conv
+        need_input = any(ctx.needs_input_grad[3:])
+        grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
+            grad, _join(ctx.how, pieces), weight, None, conv.stride, conv.padding,
+            conv.dilation, False, (0, 0), conv.groups, (need_input, ctx.needs_input_grad[2], False))
+        if grad_x is None:
+            grad_pieces = (None, ) * len(pieces)
+        elif ctx.how == 'cat':
+            grad_pieces = torch.split(grad_x, [p.shape[1] for p in pieces], 1)
+        else:
+            grad_pieces = (grad_x, grad_x)
+        return (None, None, grad_weight, *grad_pieces)
+
+
+def lean_norm(norm, x):
+    """Whether ``norm_relu`` may stand in for ``relu(norm(x))``: autograd
+    records a training-mode ``nn.BatchNorm2d`` (batch statistics, affine)
+    on a float32/float64 input, outside autocast."""
+    return (_recording() and type(norm) is nn.BatchNorm2d and norm.training
+            and norm.affine and (norm.running_mean is None) == (norm.running_var is None)
+            and x.dtype in (torch.float32, torch.float64) and x.dtype == norm.weight.dtype
+            and not torch.is_autocast_enabled(x.device.type))
+
+
+def _norm_relu_output(x, weight, bias, mean, var, eps):
+    """``relu(batch_norm(x))`` with the given batch statistics: the eval-mode
+    kernel, so that backward recomputes the forward output bit for bit."""
+    out = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps,
+                           torch.backends.cudnn.enabled)
+    return out.relu_()
+
+
+def _recomputed_output(ctx):
+    """The output of the ``_NormReLU`` node ``ctx`` for an op that kept it:
+    recomputed on the first request of a backward pass, kept until the
+    node's own backward (the last use) drops it."""
+    if ctx.output is None:
+        ctx.output = _norm_relu_output(*ctx.saved_tensors, ctx.eps)
+    return ctx.output
+
+
+class _NormReLU(torch.autograd.Function):
+    """``relu(batch_norm(x))`` in training mode that saves only ``x`` and the
+    batch statistics; the output, where an op kept it inside
+    ``recomputing_norm_relu``, is recomputed in backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, norm):
+        count = x.numel() // x.shape[1]
+        if count <= 1:
+            raise ValueError('Expected more than 1 value per channel when training, '
+                             f'got input size {tuple(x.shape)}')
+        factor = 0.0
+        if norm.track_running_stats and norm.num_batches_tracked is not None:
+            norm.num_batches_tracked.add_(1)
+            factor = (1.0 / norm.num_batches_tracked.item() if norm.momentum is None
+                      else norm.momentum)
+        # Batch mean and biased variance; the running statistics (unbiased
+        # variance) are updated in the same pass, as BatchNorm does.
+        mean, var = torch.batch_norm_update_stats(x, norm.running_mean, norm.running_var, factor)
+        out = _norm_relu_output(x, weight, bias, mean, var, norm.eps)
+        # Saved tensors go through whatever saved-tensor hooks are active
+        # (gradient checkpointing drops them); the output does not hold them.
+        ctx.save_for_backward(x, weight, bias, mean, var)
+        ctx.eps, ctx.output = norm.eps, None
+        out._norm_relu_node = weakref.ref(ctx)  # for recomputing_norm_relu's pack hook
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad[:3]
+        # Unpacked once: gradient checkpointing allows no second unpack.
+        x, weight, bias, mean, var = ctx.saved_tensors
+        out, ctx.output = ctx.output, None
+        if torch.is_grad_enabled():
+            # create_graph=True: the plain ops, so that backward is
+            # differentiable again (batch statistics depend on x).
+            out = F.relu(F.batch_norm(x, None, None, weight, bias, True, 0.0, ctx.eps))
+            wanted = [t for t, need in zip((x, weight, bias), needs) if need]
+            grads = iter(torch.autograd.grad(out, wanted, grad, create_graph=True))
+            return (*[next(grads) if need else None for need in needs], None)
+        if out is None:
+            out = _norm_relu_output(x, weight, bias, mean, var, ctx.eps)
+        grad = torch.ops.aten.threshold_backward(grad, out, 0)
+        grad_x, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
+            grad, x, weight, None, None, mean, torch.rsqrt(var + ctx.eps), True, ctx.eps,
+            list(needs))
+        return grad_x, grad_weight, grad_bias, None
+
+
+def norm_relu(norm, x):
+    """``relu(norm(x))`` for a ``lean_norm`` norm, keeping only ``x`` and the
+    batch statistics for backward. Running statistics and
+    ``num_batches_tracked`` update as in ``norm.forward``. Backward with
+    ``create_graph=True`` takes the plain ops (differentiable again)."""
+    return _NormReLU.apply(x, norm.weight, norm.bias, norm)
+
+
+def norm_then_relu(norm, x):
+    """``relu(norm(x))``: ``norm_relu`` where it may stand in."""
+    return norm_relu(norm, x) if lean_norm(norm, x) else F.relu(norm(x), inplace=True)
+
+
+def _pack(tensor):
+    base = tensor if tensor._base is None else tensor._base
+    node = getattr(base, '_norm_relu_node', None)
+    if node is None:
+        return tensor
+    return node, tensor.size(), tensor.stride(), tensor.storage_offset()
+
+
+def _unpack(packed):
+    if isinstance(packed, torch.Tensor):
+        return packed
+    node, size, stride, offset = packed
+    ctx = node()
+    if ctx is None:  # its graph is gone: no backward can ask for it
+        raise RuntimeError('a recomputed norm_relu output was requested after its graph was freed')
+    return _recomputed_output(ctx).as_strided(size, stride, offset)
+
+
+def recomputing_norm_relu():
+    """Context in which an op that saves a ``norm_relu`` output (or a view of
+    it) for backward keeps a reference to the norm's node instead of the
+    memory: backward recomputes the output (one elementwise pass per norm).
+    A no-op where autograd does not record (inference, tracing,
+    torch.compile)."""
+    if not _recording():
+        return contextlib.nullcontext()
+    return torch.autograd.graph.saved_tensors_hooks(_pack, _unpack)
