@@ -28,11 +28,19 @@ def _consumers(out, conv):
 
 @pytest.mark.parametrize('memory_format', [torch.channels_last, torch.contiguous_format])
 @pytest.mark.parametrize('momentum,track', [(0.1, True), (None, True), (0.1, False)])
-def test_norm_relu_equals_batchnorm_then_relu(memory_format, momentum, track):
+@pytest.mark.parametrize('training', [True, False])
+def test_norm_relu_equals_batchnorm_then_relu(memory_format, momentum, track, training):
     """Outputs, gradients of input and affine terms, running statistics and
     num_batches_tracked as BatchNorm2d + ReLU, over two steps, with the
-    output recomputed for the ops that kept it."""
+    output recomputed for the ops that kept it; in training mode and in
+    eval mode (mmdet's norm_eval: running statistics, trained affine terms)."""
     lean_norm, plain_norm = _norm_pair(momentum, track)
+    if track:
+        lean_norm.running_mean.normal_()
+        lean_norm.running_var.uniform_(0.5, 2)
+        plain_norm.load_state_dict(lean_norm.state_dict())
+    lean_norm.train(training)
+    plain_norm.train(training)
     conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
     for step in range(2):
         x = torch.randn(4, 6, 9, 11).contiguous(memory_format=memory_format)
@@ -72,12 +80,14 @@ def test_norm_relu_recomputes_what_consumers_kept():
     torch.testing.assert_close(first, second, rtol=0, atol=0)
 
 
-def test_norm_relu_backward_is_differentiable_again():
+@pytest.mark.parametrize('training', [True, False])
+def test_norm_relu_backward_is_differentiable_again(training):
     """A gradient penalty (create_graph=True) gets BatchNorm + ReLU's
     second derivatives."""
     results = []
     for use_lean in (True, False):
         norm, _ = _norm_pair(0.1, True)
+        norm.train(training)
         x = torch.randn(3, 6, 5, 5, generator=torch.Generator().manual_seed(1),
                         requires_grad=True)
         out = lean.norm_relu(norm, x) if use_lean else F.relu(norm(x))
@@ -97,7 +107,7 @@ def test_plain_ops_where_lean_ones_do_not_apply():
     norm = nn.BatchNorm2d(3)
     x = torch.randn(2, 3, 4, 4)
     assert lean.lean_norm(norm, x)
-    assert not lean.lean_norm(nn.BatchNorm2d(3).eval(), x)  # running statistics
+    assert lean.lean_norm(nn.BatchNorm2d(3).eval(), x)  # running statistics
     assert not lean.lean_norm(nn.SyncBatchNorm(3), x)
     assert not lean.lean_norm(nn.BatchNorm2d(3, affine=False), x)
     assert not lean.lean_norm(norm, x.half())
@@ -117,7 +127,8 @@ def _train_step(model, state, x, weights):
     model.zero_grad()
     outs = model(x)
     sum((o * w).sum() for o, w in zip(outs, weights)).backward()
-    return ([o.detach() for o in outs], {n: p.grad.clone() for n, p in model.named_parameters()},
+    return ([o.detach() for o in outs],
+            {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None},
             copy.deepcopy(model.state_dict()))
 
 
@@ -126,6 +137,7 @@ def _relative_errors(got, expected):
     buffer."""
     outs, grads, state = got
     ref_outs, ref_grads, ref_state = expected
+    assert grads.keys() == ref_grads.keys()
     errors = {f'out{i}': (a.double() - b.double()).abs().max() / b.abs().max()
               for i, (a, b) in enumerate(zip(outs, ref_outs))}
     errors.update({n: (grads[n].double() - g.double()).abs().max() / g.abs().max()
@@ -140,6 +152,7 @@ def _relative_errors(got, expected):
     dict(arch='res2net50_v1b_26w_4s', memory_format='contiguous'),  # deep stem
     dict(arch='res2next50', memory_format='contiguous'),
     dict(arch='res2net50_14w_8s', with_cp=True),
+    dict(arch='res2net50_26w_4s', norm_eval=True, frozen_stages=1),  # mmdet's setting
 ])
 def test_lean_training_equals_plain_autograd(kwargs, monkeypatch):
     """The backbone's lean training path (JoinedInputConv, norm_relu with
@@ -202,7 +215,8 @@ def _kept_bytes(model, x, monkeypatch):
     return sum(kept.values())
 
 
-def test_training_keeps_less_than_resnet50(monkeypatch):
+@pytest.mark.parametrize('norm_eval', [False, True])
+def test_training_keeps_less_than_resnet50(norm_eval, monkeypatch):
     """What a training forward keeps for backward, against mmdet's ResNet-50
     at the same input: the plain ops keep ~30% more (a 26w x 4s block's maps
     are wider: 104 channels after conv1 where ResNet has 64), the lean path
@@ -210,10 +224,10 @@ def test_training_keeps_less_than_resnet50(monkeypatch):
     backbones = pytest.importorskip('mmdet.models.backbones')
     torch.manual_seed(0)
     x = torch.randn(2, 3, 128, 128)
-    resnet = backbones.ResNet(depth=50)
+    resnet = backbones.ResNet(depth=50, norm_eval=norm_eval)
     resnet.train()
     reference = _kept_bytes(resnet, x, monkeypatch)
-    model = Res2Net('res2net50_26w_4s', memory_format='contiguous').train()
+    model = Res2Net('res2net50_26w_4s', norm_eval=norm_eval, memory_format='contiguous').train()
     ours = _kept_bytes(model, x, monkeypatch)
     _plain_ops(monkeypatch)
     plain = _kept_bytes(model, x, monkeypatch)

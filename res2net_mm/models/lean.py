@@ -1,5 +1,5 @@
 """Training ops that keep less for backward than the plain ops, with the same
-outputs and gradients (to float rounding; tests/test_backbone.py).
+outputs and gradients (to float rounding; tests/test_lean_training.py).
 
 A Res2Net block is wider inside than a ResNet bottleneck at the same FLOPs
 (104 vs 64 channels after conv1 in 26w x 4s), so what autograd keeps of its
@@ -77,16 +77,16 @@ class JoinedInputConv(torch.autograd.Function):
 
 def lean_norm(norm, x):
     """Whether ``norm_relu`` may stand in for ``relu(norm(x))``: autograd
-    records a training-mode ``nn.BatchNorm2d`` (batch statistics, affine)
-    on a float32/float64 input, outside autocast."""
-    return (_recording() and type(norm) is nn.BatchNorm2d and norm.training
-            and norm.affine and (norm.running_mean is None) == (norm.running_var is None)
+    records an affine ``nn.BatchNorm2d`` (training mode, or eval mode as
+    with mmdet's ``norm_eval=True``) on a float32/float64 input, outside
+    autocast."""
+    return (_recording() and type(norm) is nn.BatchNorm2d and norm.affine and (norm.running_mean is None) == (norm.running_var is None)
             and x.dtype in (torch.float32, torch.float64) and x.dtype == norm.weight.dtype
             and not torch.is_autocast_enabled(x.device.type))
 
 
 def _norm_relu_output(x, weight, bias, mean, var, eps):
-    """``relu(batch_norm(x))`` with the given batch statistics: the eval-mode
+    """``relu(batch_norm(x))`` with the given statistics: the eval-mode
     kernel, so that backward recomputes the forward output bit for bit."""
     out = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps,
                            torch.backends.cudnn.enabled)
@@ -103,29 +103,33 @@ def _recomputed_output(ctx):
 
 
 class _NormReLU(torch.autograd.Function):
-    """``relu(batch_norm(x))`` in training mode that saves only ``x`` and the
-    batch statistics; the output, where an op kept it inside
-    ``recomputing_norm_relu``, is recomputed in backward."""
+    """``relu(norm(x))`` for a BatchNorm2d in training or eval mode that saves
+    only ``x`` and the statistics it normalized with; the output, where an
+    op kept it inside ``recomputing_norm_relu``, is recomputed in backward."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, norm):
-        count = x.numel() // x.shape[1]
-        if count <= 1:
-            raise ValueError('Expected more than 1 value per channel when training, '
-                             f'got input size {tuple(x.shape)}')
-        factor = 0.0
-        if norm.track_running_stats and norm.num_batches_tracked is not None:
-            norm.num_batches_tracked.add_(1)
-            factor = (1.0 / norm.num_batches_tracked.item() if norm.momentum is None
-                      else norm.momentum)
-        # Batch mean and biased variance; the running statistics (unbiased
-        # variance) are updated in the same pass, as BatchNorm does.
-        mean, var = torch.batch_norm_update_stats(x, norm.running_mean, norm.running_var, factor)
+        batch_stats = norm.training or norm.running_mean is None
+        if not batch_stats:
+            mean, var = norm.running_mean.clone(), norm.running_var.clone()
+        else:
+            if x.numel() // x.shape[1] <= 1:
+                raise ValueError('Expected more than 1 value per channel when training, '
+                                 f'got input size {tuple(x.shape)}')
+            factor = 0.0
+            if norm.training and norm.track_running_stats:
+                norm.num_batches_tracked.add_(1)
+                factor = (1.0 / norm.num_batches_tracked.item() if norm.momentum is None
+                          else norm.momentum)
+            # Batch mean and biased variance; the running statistics
+            # (unbiased variance) update in the same pass, as in BatchNorm.
+            running = (norm.running_mean, norm.running_var) if factor else (None, None)
+            mean, var = torch.batch_norm_update_stats(x, *running, factor)
         out = _norm_relu_output(x, weight, bias, mean, var, norm.eps)
         # Saved tensors go through whatever saved-tensor hooks are active
         # (gradient checkpointing drops them); the output does not hold them.
         ctx.save_for_backward(x, weight, bias, mean, var)
-        ctx.eps, ctx.output = norm.eps, None
+        ctx.eps, ctx.batch_stats, ctx.output = norm.eps, batch_stats, None
         out._norm_relu_node = weakref.ref(ctx)  # for recomputing_norm_relu's pack hook
         return out
 
@@ -138,24 +142,29 @@ class _NormReLU(torch.autograd.Function):
         if torch.is_grad_enabled():
             # create_graph=True: the plain ops, so that backward is
             # differentiable again (batch statistics depend on x).
-            out = F.relu(F.batch_norm(x, None, None, weight, bias, True, 0.0, ctx.eps))
+            stats = (None, None) if ctx.batch_stats else (mean, var)
+            out = F.relu(F.batch_norm(x, *stats, weight, bias, ctx.batch_stats, 0.0, ctx.eps))
             wanted = [t for t, need in zip((x, weight, bias), needs) if need]
             grads = iter(torch.autograd.grad(out, wanted, grad, create_graph=True))
             return (*[next(grads) if need else None for need in needs], None)
         if out is None:
             out = _norm_relu_output(x, weight, bias, mean, var, ctx.eps)
         grad = torch.ops.aten.threshold_backward(grad, out, 0)
+        if ctx.batch_stats:
+            stats = (None, None, mean, torch.rsqrt(var + ctx.eps))
+        else:
+            stats = (mean, var, None, None)
         grad_x, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
-            grad, x, weight, None, None, mean, torch.rsqrt(var + ctx.eps), True, ctx.eps,
-            list(needs))
+            grad, x, weight, *stats, ctx.batch_stats, ctx.eps, list(needs))
         return grad_x, grad_weight, grad_bias, None
 
 
 def norm_relu(norm, x):
     """``relu(norm(x))`` for a ``lean_norm`` norm, keeping only ``x`` and the
-    batch statistics for backward. Running statistics and
-    ``num_batches_tracked`` update as in ``norm.forward``. Backward with
-    ``create_graph=True`` takes the plain ops (differentiable again)."""
+    statistics it normalized with (batch or running) for backward. Running
+    statistics and ``num_batches_tracked`` update as in ``norm.forward``.
+    Backward with ``create_graph=True`` takes the plain ops (differentiable
+    again)."""
     return _NormReLU.apply(x, norm.weight, norm.bias, norm)
 
 
