@@ -235,3 +235,27 @@ def test_training_keeps_less_than_resnet50(norm_eval, monkeypatch):
           f'{plain / reference:.2f}x ResNet-50')
     assert plain > 1.2 * reference
     assert ours < 0.95 * reference
+
+
+def test_gradient_penalty_through_the_backbone_equals_plain_autograd(monkeypatch):
+    """Backward of backward (create_graph=True, e.g. a gradient penalty)
+    through the lean ops gives the plain ops' parameter gradients."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64, requires_grad=True)
+    model = Res2Net('res2net50_26w_4s', zero_init_residual=False, out_indices=(1, )).double()
+    model.init_weights()
+    model.train()
+    state = copy.deepcopy(model.state_dict())
+    results = []
+    for plain in (False, True):
+        if plain:
+            _plain_ops(monkeypatch)
+        model.load_state_dict(state)
+        model.zero_grad()
+        grad_x, = torch.autograd.grad(model(x)[0].square().sum(), x, create_graph=True)
+        grad_x.square().sum().backward()
+        results.append({n: p.grad.clone() for n, p in model.named_parameters()
+                        if p.grad is not None})
+    assert results[0].keys() == results[1].keys() and len(results[0]) > 100
+    for name, grad in results[1].items():
+        torch.testing.assert_close(results[0][name], grad, rtol=1e-9, atol=1e-12 * grad.abs().max())

@@ -37,9 +37,11 @@ def foldable(conv, norm):
     inference (eval mode, autograd off, not tracing) of a plain conv without
     bias followed by a BatchNorm with running statistics and affine terms.
 
-    Tracing (jit/ONNX) records the plain ops: exporters fold BN themselves.
+    Tracing (jit/ONNX) and torch.compile record the plain ops: exporters
+    and compilers fold BN themselves.
     """
     return not (norm.training or torch.is_grad_enabled() or torch.jit.is_tracing()
+                or torch.compiler.is_compiling()
                 or type(conv) is not nn.Conv2d or conv.bias is not None
                 or type(norm) not in FOLDABLE_NORMS
                 or norm.running_var is None or norm.weight is None)
