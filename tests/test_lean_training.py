@@ -80,6 +80,27 @@ def test_norm_relu_recomputes_what_consumers_kept():
     torch.testing.assert_close(first, second, rtol=0, atol=0)
 
 
+def test_norm_relu_output_changed_in_place_is_kept_as_changed():
+    """An op that saves the output after an in-place change keeps the
+    changed tensor (a recomputation would give the unchanged one): the
+    gradients of the same ops without in-place changes."""
+    results = []
+    for use_lean in (True, False):
+        norm, _ = _norm_pair(0.1, True)
+        x = torch.randn(2, 6, 5, 5, generator=torch.Generator().manual_seed(2),
+                        requires_grad=True)
+        if use_lean:
+            with lean.recomputing_norm_relu():
+                changed = lean.norm_relu(norm, x).mul_(3).add_(1)
+                loss = changed.pow(3).sum()
+        else:
+            changed = F.relu(norm(x)) * 3 + 1
+            loss = changed.pow(3).sum()
+        results.append(torch.autograd.grad(loss, (x, norm.weight)))
+    for got, expected in zip(*results):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max())
+
+
 @pytest.mark.parametrize('training', [True, False])
 def test_norm_relu_backward_is_differentiable_again(training):
     """A gradient penalty (create_graph=True) gets BatchNorm + ReLU's

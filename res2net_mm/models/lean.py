@@ -80,7 +80,8 @@ def lean_norm(norm, x):
     records an affine ``nn.BatchNorm2d`` (training mode, or eval mode as
     with mmdet's ``norm_eval=True``) on a float32/float64 input, outside
     autocast."""
-    return (_recording() and type(norm) is nn.BatchNorm2d and norm.affine and (norm.running_mean is None) == (norm.running_var is None)
+    return (_recording() and type(norm) is nn.BatchNorm2d and norm.affine
+            and (norm.running_mean is None) == (norm.running_var is None)
             and x.dtype in (torch.float32, torch.float64) and x.dtype == norm.weight.dtype
             and not torch.is_autocast_enabled(x.device.type))
 
@@ -130,7 +131,9 @@ class _NormReLU(torch.autograd.Function):
         # (gradient checkpointing drops them); the output does not hold them.
         ctx.save_for_backward(x, weight, bias, mean, var)
         ctx.eps, ctx.batch_stats, ctx.output = norm.eps, batch_stats, None
-        out._norm_relu_node = weakref.ref(ctx)  # for recomputing_norm_relu's pack hook
+        # For recomputing_norm_relu's pack hook, with the version the
+        # recomputation reproduces (an in-place change after it is not).
+        out._norm_relu_node = weakref.ref(ctx), out._version
         return out
 
     @staticmethod
@@ -175,8 +178,8 @@ def norm_then_relu(norm, x):
 
 def _pack(tensor):
     base = tensor if tensor._base is None else tensor._base
-    node = getattr(base, '_norm_relu_node', None)
-    if node is None:
+    node, version = getattr(base, '_norm_relu_node', (None, None))
+    if node is None or base._version != version:
         return tensor
     return node, tensor.size(), tensor.stride(), tensor.storage_offset()
 
