@@ -101,6 +101,19 @@ def test_norm_relu_output_changed_in_place_is_kept_as_changed():
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max())
 
 
+def test_norm_relu_without_gradients_is_kept_by_its_consumers():
+    """A frozen norm on an input without gradient records no node: a
+    trainable op after it keeps the output itself."""
+    norm = nn.BatchNorm2d(4).eval().requires_grad_(False)
+    conv = nn.Conv2d(4, 4, 1, bias=False)
+    x = torch.randn(2, 4, 5, 5)
+    with lean.recomputing_norm_relu():
+        loss = conv(lean.norm_relu(norm, x)).square().sum()
+    grad, = torch.autograd.grad(loss, conv.weight)
+    expected, = torch.autograd.grad(conv(F.relu(norm(x))).square().sum(), conv.weight)
+    torch.testing.assert_close(grad, expected)
+
+
 @pytest.mark.parametrize('training', [True, False])
 def test_norm_relu_backward_is_differentiable_again(training):
     """A gradient penalty (create_graph=True) gets BatchNorm + ReLU's

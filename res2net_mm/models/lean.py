@@ -131,9 +131,10 @@ class _NormReLU(torch.autograd.Function):
         # (gradient checkpointing drops them); the output does not hold them.
         ctx.save_for_backward(x, weight, bias, mean, var)
         ctx.eps, ctx.batch_stats, ctx.output = norm.eps, batch_stats, None
-        # For recomputing_norm_relu's pack hook, with the version the
-        # recomputation reproduces (an in-place change after it is not).
-        out._norm_relu_node = weakref.ref(ctx), out._version
+        if any(ctx.needs_input_grad[:3]):  # else no node: ops must keep out itself
+            # For recomputing_norm_relu's pack hook, with the version the
+            # recomputation reproduces (an in-place change after it is not).
+            out._norm_relu_node = weakref.ref(ctx), out._version
         return out
 
     @staticmethod
