@@ -6,7 +6,6 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from res2net_mm.models import ARCHS, Bottle2neck, Res2Net
-from res2net_mm.models import bottle2neck
 from res2net_mm.models.bottle2neck import INFERENCE_CACHE
 
 

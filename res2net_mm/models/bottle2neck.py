@@ -13,7 +13,7 @@ import mmcv.ops  # noqa: F401  (registers the DCN/DCNv2 conv layers)
 from mmcv.cnn import build_conv_layer, build_norm_layer, build_plugin_layer
 from mmengine.model import BaseModule
 
-from .lean import JoinedInputConv, norm_then_relu, recorded_lean
+from .lean import JoinedInputConv, captured, norm_then_relu, recorded_lean
 
 EXPANSION = 4
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
@@ -40,8 +40,7 @@ def foldable(conv, norm):
     Tracing (jit/ONNX) and torch.compile record the plain ops: exporters
     and compilers fold BN themselves.
     """
-    return not (norm.training or torch.is_grad_enabled() or torch.jit.is_tracing()
-                or torch.compiler.is_compiling()
+    return not (norm.training or torch.is_grad_enabled() or captured()
                 or type(conv) is not nn.Conv2d or conv.bias is not None
                 or type(norm) not in FOLDABLE_NORMS
                 or norm.running_var is None or norm.weight is None)

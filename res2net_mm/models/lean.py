@@ -20,11 +20,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def captured():
+    """Whether a tracer or compiler records the ops (jit trace/script,
+    torch.compile): it gets the plain ops, and folds BN and plans memory
+    itself."""
+    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
+
+
 def _recording():
-    """Whether autograd records plain ops here: grad mode on, not tracing or
-    compiling (exporters and torch.compile plan memory themselves)."""
-    return (torch.is_grad_enabled() and not torch.jit.is_tracing()
-            and not torch.jit.is_scripting() and not torch.compiler.is_compiling())
+    """Whether autograd records the ops here, eagerly: grad mode on, not
+    ``captured``."""
+    return torch.is_grad_enabled() and not captured()
 
 
 def recorded_lean(conv):
