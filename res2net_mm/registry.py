@@ -20,4 +20,4 @@ TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='res2net_mm',
                    locations=['res2net_mm.evaluation'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='res2net_mm',
-                 locations=['res2net_mm.engine'])
+                 locations=['res2net_mm.engine.hooks', 'res2net_mm.engine.random_state'])

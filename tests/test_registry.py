@@ -111,3 +111,73 @@ def test_failed_plugin_import_raises(tmp_path):
 
 def test_package_exports_version_and_table():
     assert res2net_mm.__version__ and 'res2net50_26w_4s' in res2net_mm.ARCHS
+
+
+def test_every_registry_location_imports():
+    from res2net_mm import registry
+    registries = [v for v in vars(registry).values() if isinstance(v, type(registry.MODELS))
+                  and v.scope == 'res2net_mm']
+    assert len(registries) == 5
+    result = run_python(f"""
+        import importlib
+        for location in {sorted({loc for r in registries for loc in r._locations})!r}:
+            importlib.import_module(location)
+        print('ok')
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# Each built by scope-qualified name through mmengine's root registries, in a
+# fresh process: only the registry's lazy location import can find it.
+BUILD_BY_SCOPED_NAME = {
+    'metric': ('METRICS', "dict(type='res2net_mm.SaliencyMetric')",
+               'res2net_mm.evaluation.saliency.SaliencyMetric'),
+    'hook ParamDigestHook': ('HOOKS', "dict(type='res2net_mm.ParamDigestHook')",
+                             'res2net_mm.engine.hooks.ParamDigestHook'),
+    'hook RandomStateHook': ('HOOKS', "dict(type='res2net_mm.RandomStateHook')",
+                             'res2net_mm.engine.random_state.RandomStateHook'),
+    'model': ('MODELS', "dict(type='res2net_mm.Res2Net', arch='res2net50_14w_8s')",
+              'res2net_mm.models.res2net.Res2Net'),
+}
+
+
+@pytest.mark.parametrize('registry,cfg,cls', BUILD_BY_SCOPED_NAME.values(), ids=BUILD_BY_SCOPED_NAME)
+def test_registry_builds_by_scoped_name_in_a_fresh_process(registry, cfg, cls):
+    result = run_python(f"""
+        import sys
+        from mmengine import registry
+        assert 'res2net_mm' not in sys.modules
+        obj = registry.{registry}.build({cfg})
+        print(type(obj).__module__ + '.' + type(obj).__qualname__)
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == cls
+
+
+def test_dataset_builds_by_scoped_name_in_a_fresh_process(tmp_path):
+    result = run_python(f"""
+        import sys
+        from mmengine.registry import DATASETS
+        assert 'res2net_mm' not in sys.modules
+        dataset = DATASETS.build(dict(
+            type='res2net_mm.ShapesDataset', num_train=2, num_val=1, image_size=64,
+            dataset=dict(type='mmdet.CocoDataset', data_root={str(tmp_path / 'shapes')!r},
+                         ann_file='annotations/instances_train.json',
+                         data_prefix=dict(img='images/train/'), pipeline=[])))
+        print(type(dataset).__module__, len(dataset))
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ['mmdet.datasets.coco', '2']
+
+
+@pytest.mark.parametrize('heavy', ['res2net_mm.datasets', 'PIL', 'mmcv.ops'])
+def test_import_is_light(heavy):
+    """``import res2net_mm`` leaves the shapes generator, PIL and mmcv's
+    compiled ops unimported until they are needed."""
+    result = run_python(f"""
+        import sys
+        import res2net_mm
+        print({heavy!r} in sys.modules)
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1:] == ['False'], f'import res2net_mm imports {heavy}'

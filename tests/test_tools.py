@@ -106,17 +106,73 @@ def test_missing_data_paths_follow_mmengine_rules(tmp_path):
         ('val_evaluator.ann_file', str(tmp_path / 'val.json'))]
 
 
+def _runner_checkpoint(work_dir, name='iter_2.pth', seed=123):
+    """A minimal runner checkpoint in ``work_dir``, named by its last_checkpoint."""
+    path = Path(work_dir) / name
+    torch.save(dict(meta=dict(epoch=0, iter=2, seed=seed), state_dict={}, optimizer={}), path)
+    (Path(work_dir) / 'last_checkpoint').write_text(str(path))
+    return str(path)
+
+
 def test_train_options(tiny_config, tmp_path):
     train = load_tool('train')
+    latest = _runner_checkpoint(tmp_path)
     args = [str(tiny_config), '--work-dir', str(tmp_path), '--amp', '--auto-scale-lr',
             '--resume', '--launcher', 'pytorch'] + SCRATCH
     cfg = train.setup_config(train.parse_args(args))
     assert cfg.work_dir == str(tmp_path) and cfg.launcher == 'pytorch'
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.auto_scale_lr.enable
-    assert cfg.resume and cfg.load_from is None and cfg.model.backbone.init_cfg is None
-    cfg = train.setup_config(train.parse_args([str(tiny_config), '--resume', 'x.pth']))
-    assert cfg.resume and cfg.load_from == 'x.pth'
+    assert cfg.resume and cfg.load_from == latest and cfg.model.backbone.init_cfg is None
+    assert cfg.randomness.seed == 123  # the data order continues
+    assert cfg.custom_hooks[-1] == dict(type='res2net_mm.RandomStateHook')
+    given = _runner_checkpoint(tmp_path, 'x.pth')
+    cfg = train.setup_config(train.parse_args([str(tiny_config), '--resume', given,
+                                               '--cfg-options', 'randomness.seed=7']))
+    assert cfg.resume and cfg.load_from == given and cfg.randomness.seed == 7
     assert cfg.work_dir == os.path.join('./work_dirs', 'faster_rcnn_r2n50_tiny')
+    assert [h.type for h in cfg.custom_hooks].count('res2net_mm.RandomStateHook') == 1
+
+
+def _write_file(path, kind):
+    if kind == 'state dict':
+        torch.save({'conv1.weight': torch.zeros(1)}, path)
+    elif kind == 'backbone checkpoint':
+        torch.save(dict(state_dict={'conv1.weight': torch.zeros(1)}, meta=dict(epoch=1)), path)
+    elif kind == 'html page':
+        path.write_text('<html>404 Not Found</html>\n')
+    elif kind == 'text file':  # 'h' is a pickle opcode: torch fails with a KeyError
+        path.write_text('hello\n')
+
+
+@pytest.mark.parametrize('kind,fragments', [
+    ('no checkpoint', ['no checkpoint to resume in the work_dir {work}', 'last_checkpoint']),
+    ('missing file', ['checkpoint not found: {path}']),
+    ('state dict', ["{path} is not a runner checkpoint", "['meta', 'optimizer', 'state_dict']"]),
+    ('backbone checkpoint', ["{path} is not a runner checkpoint", "['optimizer']"]),
+    ('text file', ['{path} is not a readable checkpoint']),
+    ('html page', ['{path} is not a readable checkpoint']),
+])
+def test_resume_without_a_runner_checkpoint_names_the_problem(kind, fragments, tiny_config,
+                                                              tmp_path):
+    work, path = tmp_path / 'work', tmp_path / 'model.pth'
+    work.mkdir()
+    _write_file(path, kind)
+    resume = ['--resume'] if kind == 'no checkpoint' else ['--resume', str(path)]
+    with pytest.raises(SystemExit) as exc:
+        load_tool('train').main([str(tiny_config), '--work-dir', str(work)] + resume)
+    message = str(exc.value.code)
+    assert message.startswith('error: ')
+    for fragment in fragments:
+        assert fragment.format(work=work, path=path) in message
+
+
+@pytest.mark.parametrize('kind', ['text file', 'html page'])
+def test_test_tool_names_a_checkpoint_that_is_a_text_file(kind, tiny_config, tmp_path):
+    path = tmp_path / 'model.pth'
+    _write_file(path, kind)
+    with pytest.raises(SystemExit) as exc:
+        load_tool('test').main([str(tiny_config), str(path), '--work-dir', str(tmp_path)])
+    assert f'error: {path} is not a readable checkpoint' in str(exc.value.code)
 
 
 def test_amp_on_a_config_without_wrapper_type():
@@ -157,22 +213,28 @@ def test_from_scratch_is_one_cfg_option():
     MODELS.build(scratch).init_weights()
 
 
+def _kill_after_checkpoint(args, work, log_path, checkpoint):
+    """Run ``args``, SIGKILL it as soon as ``work/checkpoint`` is saved
+    (``last_checkpoint`` is written after it)."""
+    with open(log_path, 'w') as log:
+        proc = subprocess.Popen(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        deadline = time.time() + 600
+        while not (work / 'last_checkpoint').exists() and proc.poll() is None:
+            assert time.time() < deadline, f'no {checkpoint} after 600 s'
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (work / checkpoint).is_file(), Path(log_path).read_text()[-3000:]
+
+
 @pytest.fixture(scope='module')
 def interrupted_run(tiny_config, tmp_path_factory):
     """tools/train.py killed (SIGKILL) right after its iteration-2
     checkpoint, two iterations before the end."""
     work = tmp_path_factory.mktemp('interrupted')
-    with open(work / 'first.log', 'w') as log:
-        proc = subprocess.Popen(
-            [sys.executable, 'tools/train.py', str(tiny_config), '--work-dir', str(work)] + SCRATCH,
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 600
-        while not (work / 'last_checkpoint').exists() and proc.poll() is None:
-            assert time.time() < deadline, 'no checkpoint after 600 s'
-            time.sleep(0.1)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert (work / 'iter_2.pth').is_file(), (work / 'first.log').read_text()[-3000:]
+    _kill_after_checkpoint([sys.executable, 'tools/train.py', str(tiny_config), '--work-dir',
+                            str(work)] + SCRATCH, work, work / 'first.log', 'iter_2.pth')
     assert not (work / 'iter_4.pth').exists(), 'the run ended before it was interrupted'
     return work
 
@@ -222,6 +284,36 @@ def test_resume_restores_the_optimizer_state(interrupted_run, tiny_config, tmp_p
     assert runner.iter == 2 and momentum and all(m.abs().sum() > 0 for m in momentum)
     assert _equal_states(runner.optim_wrapper.optimizer.state_dict(), saved['optimizer'])
     assert _equal_states(runner.model.state_dict(), saved['state_dict'])
+
+
+def test_killed_and_resumed_run_ends_bit_identical(tiny_config, tmp_path):
+    """6 iterations killed after the checkpoint of iteration 3 and resumed
+    end with the weights of 6 uninterrupted iterations: data augmentation
+    (random flips: numpy) and proposal sampling (torch) continue from the
+    checkpointed generator states, the data order from its seed."""
+    train = [sys.executable, 'tools/train.py', str(tiny_config)]
+    six = SCRATCH + ['train_cfg.max_iters=6', 'default_hooks.checkpoint.interval=3']
+    killed = tmp_path / 'killed'
+    _kill_after_checkpoint(train + ['--work-dir', str(killed)] + six, killed,
+                           tmp_path / 'killed.log', 'iter_3.pth')
+    assert not (killed / 'iter_6.pth').exists(), 'the run ended before it was killed'
+    code, log = run(train + ['--work-dir', str(killed), '--resume'] + six,
+                    tmp_path / 'resumed.log')
+    assert code == 0, log[-3000:]
+    assert 'resumed epoch: 0, iter: 3' in log and 'Iter(train) [4/6]' in log
+    allow_runner_checkpoints()
+    seed = torch.load(killed / 'iter_3.pth')['meta']['seed']  # random: not in the config
+    whole = tmp_path / 'uninterrupted'
+    code, log = run(train + ['--work-dir', str(whole)] + six + [f'randomness.seed={seed}'],
+                    tmp_path / 'uninterrupted.log')
+    assert code == 0, log[-3000:]
+    resumed = torch.load(killed / 'iter_6.pth')['state_dict']
+    uninterrupted = torch.load(whole / 'iter_6.pth')['state_dict']
+    assert resumed.keys() == uninterrupted.keys()
+    differ = [k for k in resumed if not torch.equal(resumed[k], uninterrupted[k])]
+    assert not differ, f'{len(differ)} of {len(resumed)} tensors differ, e.g. {differ[:3]}'
+    first = torch.load(whole / 'iter_3.pth')['state_dict']
+    assert not all(torch.equal(first[k], uninterrupted[k]) for k in first), 'nothing trained'
 
 
 def test_test_tool_prints_full_coco_tables(interrupted_run, tiny_config, tmp_path):

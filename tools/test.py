@@ -12,9 +12,10 @@ import sys
 
 from mmengine.dist import get_rank
 
-from res2net_mm.engine import (add_dump, add_runner_args,
+from res2net_mm.engine import (UnusableCheckpointError, add_dump, add_runner_args,
                                build_runner, check_data_paths, enable_show_dir,
-                               format_metrics, load_config, request_full_coco)
+                               format_metrics, load_config, read_tool_checkpoint,
+                               request_full_coco)
 
 
 def parse_args(argv=None):
@@ -31,7 +32,8 @@ def parse_args(argv=None):
 
 
 def setup_config(args):
-    """The config to test: ``args`` applied, its data checked."""
+    """The config to test: ``args`` applied, its data and the checkpoint
+    (a local file must be one torch can read) checked."""
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args)
@@ -42,6 +44,8 @@ def setup_config(args):
     if args.out:
         add_dump(cfg, args.out)
     check_data_paths(cfg, ('test', ))
+    if '://' not in args.checkpoint:
+        read_tool_checkpoint(args.checkpoint)
     return cfg
 
 
@@ -49,7 +53,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         cfg = setup_config(args)
-    except FileNotFoundError as exc:  # the checkpoint or the dataset
+    except (FileNotFoundError, UnusableCheckpointError) as exc:  # the checkpoint or the dataset
         sys.exit(f'error: {exc}')
     metrics = build_runner(cfg).test()
     if get_rank() == 0:

@@ -10,7 +10,8 @@ Examples:
 import argparse
 import sys
 
-from res2net_mm.engine import (DatasetNotFoundError, add_runner_args,
+from res2net_mm.engine import (DatasetNotFoundError, UnusableCheckpointError,
+                               add_random_state_hook, add_runner_args,
                                apply_resume, build_runner, check_data_paths,
                                enable_amp, enable_auto_scale_lr, load_config)
 
@@ -22,8 +23,8 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('--resume', nargs='?', const='auto', metavar='CHECKPOINT',
                         help='resume from CHECKPOINT, or alone from the latest '
-                        'checkpoint of the work_dir (optimizer, schedulers and '
-                        'iteration included)')
+                        'checkpoint of the work_dir (optimizer, schedulers, '
+                        'iteration and random generator states included)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (GPU only)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -32,8 +33,10 @@ def parse_args(argv=None):
 
 
 def setup_config(args):
-    """The config to train: ``args`` applied, its data checked."""
+    """The config to train: ``args`` applied, random generator states saved
+    with every checkpoint (bit-identical resume), its data checked."""
     cfg = load_config(args)
+    add_random_state_hook(cfg)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
@@ -48,7 +51,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         cfg = setup_config(args)
-    except DatasetNotFoundError as exc:
+    except (DatasetNotFoundError, UnusableCheckpointError) as exc:
         sys.exit(f'error: {exc}')
     build_runner(cfg).train()
 

@@ -67,14 +67,79 @@ def enable_auto_scale_lr(cfg):
     cfg.auto_scale_lr.enable = True
 
 
+class UnusableCheckpointError(ValueError):
+    """A checkpoint given to a tool that does not exist, cannot be read, or
+    (for --resume) is not a runner checkpoint."""
+
+
+RUNNER_CHECKPOINT_KEYS = ('meta', 'optimizer', 'state_dict')
+RANDOM_STATE_HOOK = 'res2net_mm.RandomStateHook'
+
+
+def read_tool_checkpoint(path):
+    """The checkpoint at ``path``, read weights-only; an
+    ``UnusableCheckpointError`` naming the file if it is missing or is not a
+    checkpoint (a text file, a truncated download)."""
+    from ..checkpoint import CheckpointError, read_checkpoint
+    try:
+        return read_checkpoint(path)
+    except FileNotFoundError as exc:
+        raise UnusableCheckpointError(f'checkpoint not found: {path}') from exc
+    except CheckpointError as exc:
+        raise UnusableCheckpointError(f'{path} is not a readable checkpoint: {exc}') from exc
+    except Exception as exc:  # torch's unpickler fails on arbitrary bytes in arbitrary ways
+        raise UnusableCheckpointError(
+            f'{path} is not a readable checkpoint: torch.load failed with '
+            f'{type(exc).__name__}: {str(exc)[:200]}') from exc
+
+
+def read_runner_checkpoint(path):
+    """The checkpoint at ``path`` if it is a full runner checkpoint (what
+    tools/train.py saves: weights, optimizer state, iteration counter)."""
+    checkpoint = read_tool_checkpoint(path)
+    keys = sorted(checkpoint) if isinstance(checkpoint, dict) else []
+    missing = [key for key in RUNNER_CHECKPOINT_KEYS if key not in keys]
+    if not missing and not {'epoch', 'iter'} <= set(checkpoint['meta']):
+        missing = ['meta.epoch', 'meta.iter']
+    if missing:
+        raise UnusableCheckpointError(
+            f'--resume: {path} is not a runner checkpoint: it has no {missing} (its keys: '
+            f'{keys[:8]}). Resume needs a checkpoint saved by tools/train.py; to start a '
+            f'new run from these weights, use --cfg-options load_from={path} without --resume')
+    return checkpoint
+
+
 def apply_resume(cfg, resume):
     """``--resume`` alone: the latest checkpoint of the work_dir ('auto');
-    ``--resume PATH``: that checkpoint. Both restore optimizer, schedulers
-    and the iteration counter."""
+    ``--resume PATH``: that checkpoint. Both restore optimizer, schedulers,
+    the iteration counter and (with ``res2net_mm.RandomStateHook``) the
+    random generators; the checkpoint's seed becomes the run's seed unless
+    the config sets one, so that the data order continues too. Raises
+    ``UnusableCheckpointError`` if there is no checkpoint to resume or it is
+    not a runner checkpoint."""
     if resume is None:
         return
-    cfg.resume = True
-    cfg.load_from = None if resume == 'auto' else resume
+    from mmengine.runner import find_latest_checkpoint
+    path = resume
+    if resume == 'auto':
+        path = find_latest_checkpoint(cfg.work_dir)
+        if not path:
+            raise UnusableCheckpointError(
+                f'--resume: no checkpoint to resume in the work_dir {cfg.work_dir} (it has no '
+                'last_checkpoint file); train without --resume, or give --resume PATH')
+    checkpoint = read_runner_checkpoint(path)
+    cfg.resume, cfg.load_from = True, path
+    randomness = cfg.get('randomness') or {}
+    if randomness.get('seed') is None and checkpoint['meta'].get('seed') is not None:
+        cfg.randomness = dict(randomness, seed=checkpoint['meta']['seed'])
+
+
+def add_random_state_hook(cfg):
+    """Add ``res2net_mm.RandomStateHook`` (random generator states saved
+    with every checkpoint, restored on resume) unless the config has it."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(hook.get('type') in (RANDOM_STATE_HOOK, 'RandomStateHook') for hook in hooks):
+        cfg.custom_hooks = hooks + [dict(type=RANDOM_STATE_HOOK)]
 
 
 def _show_mmdet(cfg, show_dir):
