@@ -2,17 +2,34 @@
 at construction and an invalid one names itself and what is allowed."""
 import torch
 
-from .variants import ARCHS, STAGE_BLOCKS, STEMS
+from ..variants import ARCHS, STAGE_BLOCKS, STEMS
 
 ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
 STAGE_POOLS = ('always', 'strided')
 STYLES = ('pytorch', 'caffe')
 MEMORY_FORMATS = dict(channels_last=torch.channels_last, contiguous=torch.contiguous_format)
+IMPLS = ('fast', 'reference')
+PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+PLUGIN_KEYS = ('cfg', 'position', 'postfix', 'stages')
 
 
 def _check(ok, message):
     if not ok:
         raise ValueError(message)
+
+
+def _is_sequence(value):
+    return isinstance(value, (list, tuple))
+
+
+def _bool(name, value):
+    _check(isinstance(value, bool), f'{name} must be a bool (True or False), got {value!r}')
+
+
+def _per_stage(name, values, num_stages):
+    _check(_is_sequence(values) and len(values) == num_stages,
+           f'{name} needs exactly one value per stage (num_stages={num_stages}), '
+           f'got {values!r}')
 
 
 def _positive_int(name, value):
@@ -62,42 +79,103 @@ def resolve_arch(arch, depth=None, scales=None, base_width=None, deep_stem=None,
                 avg_down=v1b if avg_down is None else bool(avg_down))
 
 
-def validate_runtime_args(num_stages, strides, dilations, out_indices, frozen_stages,
+def validate_runtime_args(*, num_stages, strides, dilations, out_indices, frozen_stages,
                           stage_pool, style, multi_grid, stage_with_dcn, dcn,
-                          memory_format):
-    """Check the per-stage arguments against ``num_stages`` and their ranges."""
-    _check(num_stages in (1, 2, 3, 4), f'num_stages must be 1..4, got {num_stages!r}')
-    for name, values in (('strides', strides), ('dilations', dilations),
-                         ('stage_with_dcn', stage_with_dcn)):
-        _check(len(values) >= num_stages,
-               f'{name} needs one value per stage ({num_stages}), got {tuple(values)}')
+                          memory_format, stage_blocks, with_cp, norm_eval,
+                          zero_init_residual, impl):
+    """Check the per-stage arguments against ``num_stages`` and their ranges.
+
+    ``stage_blocks`` is the resolved arch's blocks per stage: ``multi_grid``
+    gives one dilation per block of the last built stage. ``memory_format``
+    None means the default of ``impl``.
+    """
+    _check(num_stages in (1, 2, 3, 4) and not isinstance(num_stages, bool),
+           f'num_stages must be 1..4, got {num_stages!r}')
     for name, values in (('strides', strides), ('dilations', dilations)):
+        _per_stage(name, values, num_stages)
         for v in values:
             _positive_int(name, v)
-    _check(len(out_indices) > 0 and all(0 <= i < num_stages for i in out_indices),
-           f'out_indices must be in [0, {num_stages}), got {tuple(out_indices)}')
-    _check(isinstance(frozen_stages, int) and -1 <= frozen_stages <= num_stages,
+    _check_out_indices(out_indices, num_stages)
+    _check(isinstance(frozen_stages, int) and not isinstance(frozen_stages, bool)
+           and -1 <= frozen_stages <= num_stages,
            f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages!r}')
     _check(stage_pool in STAGE_POOLS, f'stage_pool must be one of {STAGE_POOLS}, got {stage_pool!r}')
     _check(style in STYLES, f'style must be one of {STYLES}, got {style!r}')
-    if multi_grid is not None:
-        for v in multi_grid:
-            _positive_int('multi_grid', v)
-    _check(memory_format in MEMORY_FORMATS,
-           f'memory_format must be one of {tuple(MEMORY_FORMATS)}, got {memory_format!r}')
+    _check_multi_grid(multi_grid, stage_blocks[num_stages - 1], num_stages)
+    _check_dcn(dcn, stage_with_dcn, num_stages)
+    _check(memory_format is None or memory_format in MEMORY_FORMATS,
+           f'memory_format must be None or one of {tuple(MEMORY_FORMATS)}, got {memory_format!r}')
+    _check(impl in IMPLS, f'impl must be one of {IMPLS}, got {impl!r}')
+    for name, value in (('with_cp', with_cp), ('norm_eval', norm_eval),
+                        ('zero_init_residual', zero_init_residual)):
+        _bool(name, value)
+
+
+def _check_out_indices(out_indices, num_stages):
+    _check(_is_sequence(out_indices),
+           f'out_indices must be a list or tuple of stage indices, got {out_indices!r}')
+    _check(len(out_indices) > 0 and all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < num_stages
+        for i in out_indices),
+           f'out_indices must be in [0, {num_stages}), got {tuple(out_indices)}')
+    _check(len(set(out_indices)) == len(out_indices),
+           f'out_indices must not repeat a stage, got {tuple(out_indices)}')
+
+
+def _check_multi_grid(multi_grid, last_stage_blocks, num_stages):
+    if multi_grid is None:
+        return
+    _check(_is_sequence(multi_grid) and len(multi_grid) == last_stage_blocks,
+           f'multi_grid needs one dilation per block of the last stage (stage '
+           f'{num_stages} has {last_stage_blocks} blocks), got {multi_grid!r}')
+    for v in multi_grid:
+        _positive_int('multi_grid', v)
+
+
+def _check_dcn(dcn, stage_with_dcn, num_stages):
+    _per_stage('stage_with_dcn', stage_with_dcn, num_stages)
+    for v in stage_with_dcn:
+        _bool('stage_with_dcn entries', v)
     _check(dcn is None or isinstance(dcn, dict), f'dcn must be a dict or None, got {dcn!r}')
-    _check(dcn is not None or not any(stage_with_dcn),
-           f'stage_with_dcn={tuple(stage_with_dcn)} needs a dcn config')
+    if dcn is None:
+        _check(not any(stage_with_dcn),
+               f'stage_with_dcn={tuple(stage_with_dcn)} needs a dcn config')
+    else:
+        _check(any(stage_with_dcn),
+               f'dcn={dcn!r} is used by no stage: stage_with_dcn='
+               f'{tuple(stage_with_dcn)} has no True')
 
 
-def stage_plugins(plugins, stage_idx):
-    """The plugins of one stage, mmdet's format: dict(cfg, position, stages)."""
+def stage_plugins(plugins, stage_idx, num_stages):
+    """The plugins of one stage, mmdet's format: a list of
+    ``dict(cfg, position, stages=None, postfix='')``, ``position`` one of
+    ``PLUGIN_POSITIONS``, ``stages`` one bool per stage (None: all)."""
+    if plugins is None:
+        return []
+    _check(_is_sequence(plugins),
+           f'plugins must be a list of dict(cfg, position, stages), got {plugins!r}')
     selected = []
-    for plugin in plugins or []:
+    for plugin in plugins:
+        _check_plugin(plugin, num_stages)
         plugin = dict(plugin)
         stages = plugin.pop('stages', None)
-        unknown = set(plugin) - {'cfg', 'position', 'postfix'}
-        _check(not unknown, f'unknown plugin keys {sorted(unknown)}; valid: cfg, position, postfix, stages')
         if stages is None or stages[stage_idx]:
             selected.append(plugin)
     return selected
+
+
+def _check_plugin(plugin, num_stages):
+    _check(isinstance(plugin, dict),
+           f'each plugin must be a dict(cfg, position, stages), got {plugin!r}')
+    unknown = set(plugin) - set(PLUGIN_KEYS)
+    _check(not unknown, f'unknown plugin keys {sorted(unknown)} in {plugin!r}; valid: {PLUGIN_KEYS}')
+    for key in ('cfg', 'position'):
+        _check(key in plugin, f'plugin {plugin!r} has no {key!r}')
+    _check(isinstance(plugin['cfg'], dict), f'plugin cfg must be a dict, got {plugin["cfg"]!r}')
+    _check(plugin['position'] in PLUGIN_POSITIONS,
+           f'plugin position {plugin["position"]!r} is not one of {PLUGIN_POSITIONS}')
+    stages = plugin.get('stages')
+    if stages is not None:
+        _per_stage('plugin stages', stages, num_stages)
+        for v in stages:
+            _bool('plugin stages entries', v)
