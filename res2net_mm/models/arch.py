@@ -28,7 +28,7 @@ def _bool(name, value):
 
 def _per_stage(name, values, num_stages):
     _check(_is_sequence(values) and len(values) == num_stages,
-           f'{name} needs exactly one value per stage (num_stages={num_stages}), '
+           f'{name} needs one value per stage (exactly num_stages={num_stages}), '
            f'got {values!r}')
 
 
@@ -104,7 +104,8 @@ def validate_runtime_args(*, num_stages, strides, dilations, out_indices, frozen
     _check_multi_grid(multi_grid, stage_blocks[num_stages - 1], num_stages)
     _check_dcn(dcn, stage_with_dcn, num_stages)
     _check(memory_format is None or memory_format in MEMORY_FORMATS,
-           f'memory_format must be None or one of {tuple(MEMORY_FORMATS)}, got {memory_format!r}')
+           f'memory_format must be one of {tuple(MEMORY_FORMATS)} or None (the default of '
+           f'impl), got {memory_format!r}')
     _check(impl in IMPLS, f'impl must be one of {IMPLS}, got {impl!r}')
     for name, value in (('with_cp', with_cp), ('norm_eval', norm_eval),
                         ('zero_init_residual', zero_init_residual)):
