@@ -1,12 +1,10 @@
 """Generic checks over the variant table and the OpenMMLab runtime contract."""
-import copy
 
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from res2net_mm.models import ARCHS, Bottle2neck, Res2Net
-from res2net_mm.models.bottle2neck import INFERENCE_CACHE
 
 
 def small_input(batch=2, h=64, w=64):
@@ -197,115 +195,6 @@ def test_invalid_arguments_raise_naming_the_value(kwargs, message):
     assert message in str(err.value)
 
 
-def test_channels_last_path_equals_nchw_reference():
-    """The default NHWC fast path computes what the NCHW reference does: eval
-    outputs, train-mode outputs and BN statistics, and gradients."""
-    torch.manual_seed(0)
-    ref = Res2Net('res2net50_26w_4s', memory_format='contiguous', zero_init_residual=False)
-    ref.init_weights()
-    fast = Res2Net('res2net50_26w_4s')
-    assert fast.layer1[0].convs[0].weight.is_contiguous(memory_format=torch.channels_last)
-    initial = copy.deepcopy(ref.state_dict())
-    fast.load_state_dict(initial)
-    x = small_input()
-
-    def assert_equal_outputs(outs_ref, outs_fast, tol):
-        for a, b in zip(outs_ref, outs_fast):
-            # relative to the feature scale: deep features reach ~1e3 here
-            assert (a - b).abs().max() <= tol * a.abs().max()
-
-    with torch.no_grad():
-        assert_equal_outputs(ref.eval()(x), fast.eval()(x), 1e-5)
-        # Train mode: batch statistics of a random deep net amplify float32
-        # rounding (both paths are ~1e-4 off float64 in layer4), so each path
-        # is held against a float64 run; the fast one must be as accurate.
-        exact = [o.double() for o in copy.deepcopy(ref).double().train()(x.double())]
-        for a, b, e in zip(ref.train()(x), fast.train()(x), exact):
-            assert (b - e).abs().max() <= 2 * (a - e).abs().max() + 1e-6 * e.abs().max()
-    for a, b in zip(ref.buffers(), fast.buffers()):  # BN statistics of that run
-        assert (b.double() - a.double()).abs().max() <= 1e-4 * max(1, a.abs().max().item())
-    # Gradients with frozen BN statistics: batch statistics of a random deep
-    # net amplify float32 rounding in both paths alike, frozen ones do not.
-    weights = [torch.randn_like(o) for o in ref(x)]
-    for model in (ref, fast):
-        model.load_state_dict(initial)  # the statistics of init, not of the run above
-        model.norm_eval = True
-        outs = model.train()(x)
-        sum((o * w).sum() for o, w in zip(outs, weights)).backward()
-    fast_params = dict(fast.named_parameters())
-    for name, p in ref.named_parameters():
-        error = (fast_params[name].grad - p.grad).abs().max() / p.grad.abs().max()
-        assert error < 1e-4, f'{name}: relative gradient error {error:.2g}'
-    # Checkpoints are layout-free: the fast model's state dict loads anywhere.
-    Res2Net('res2net50_26w_4s', memory_format='contiguous').load_state_dict(fast.state_dict())
-
-
-def test_inference_folds_norms_exactly_and_sees_weight_changes():
-    """At inference each conv+BN pair runs as one folded conv and a stage
-    block's independent 3x3 convs as one grouped conv: same outputs as the
-    unfolded path, and caches that follow every weight change."""
-    torch.manual_seed(0)
-    model = Res2Net('res2net50_14w_8s', zero_init_residual=False)
-    model.init_weights()
-    model.train()
-    x = small_input()
-    model(x)  # non-trivial BN statistics
-    model.eval()
-
-    def check():
-        expected = model(x)  # autograd on: the unfolded reference path
-        with torch.no_grad():
-            got = model(x)
-        for e, g in zip(expected, got):
-            assert (g - e).abs().max() <= 1e-5 * e.abs().max()
-        return got
-
-    before = check()
-    assert model.layer1[0].conv1 in INFERENCE_CACHE
-    assert model.layer1[0].convs in INFERENCE_CACHE  # the grouped conv
-    assert model.layer1[1].convs not in INFERENCE_CACHE  # hierarchical
-    for changed in ('bn3', 'bns.6'):  # in-place changes: the caches follow
-        with torch.no_grad():
-            model.layer4[0].get_submodule(changed).running_var.mul_(4)
-        after = check()
-        assert not torch.allclose(before[-1], after[-1])
-        before = after
-    other = Res2Net('res2net50_14w_8s', zero_init_residual=False)
-    other.init_weights()
-    model.load_state_dict(other.state_dict())
-    check()
-
-
-@pytest.mark.parametrize('kwargs', [
-    dict(arch='res2net50_v1b_26w_4s'),  # deep stem, avg-pool shortcut
-    dict(arch='se_res2net50_26w_4s'),  # SE before the residual add
-    dict(arch='res2next50'),  # grouped split convs
-    dict(arch='res2net50_26w_4s', plugins=[dict(
-        cfg=dict(type='ContextBlock', ratio=0.25), position='after_conv3')]),
-    dict(arch='res2net50_26w_4s', memory_format='contiguous'),
-])
-@pytest.mark.parametrize('size', [(1, 61, 75), (3, 64, 64)])
-def test_inference_fast_path_equals_autograd_path(kwargs, size):
-    """Every inference shortcut (folded norms, the stage blocks' grouped conv,
-    oneDNN's prepacked conv with fused ReLU and residual add) computes what
-    the plain path does, for every block layout and odd input sizes."""
-    torch.manual_seed(0)
-    model = Res2Net(**kwargs, zero_init_residual=False)
-    model.init_weights()
-    model.train()
-    x = small_input(*size)
-    model(x)  # non-trivial BN statistics
-    model.eval()
-    expected = model(x)  # autograd on: the plain path
-    with torch.no_grad():
-        got = model(x)
-        again = model(x)  # the cached weights
-    for e, g, a in zip(expected, got, again):
-        assert g.is_contiguous() and g.shape == e.shape
-        assert (g - e).abs().max() <= 1e-5 * e.abs().max()
-        assert torch.equal(g, a)
-
-
 def test_mixed_precision_keeps_the_plain_ops():
     """Under autocast (bf16 on CPU here, fp16 on GPU) training and inference
     take the plain ops, whose casts autocast handles: both run, and the
@@ -335,7 +224,7 @@ def test_outputs_are_nchw_so_mmcv_ops_read_them_right():
     from mmcv.ops import RoIAlign
     torch.manual_seed(0)
     fast = Res2Net('res2net50_26w_4s', out_indices=(0,)).eval()
-    ref = Res2Net('res2net50_26w_4s', out_indices=(0,), memory_format='contiguous').eval()
+    ref = Res2Net('res2net50_26w_4s', out_indices=(0,), impl='reference').eval()
     ref.load_state_dict(fast.state_dict())
     x = small_input(1)
     with torch.no_grad():

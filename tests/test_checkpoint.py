@@ -239,7 +239,7 @@ def test_truncated_file_is_reported_as_corrupt(v1b_state, tmp_path):
     torch.save(v1b_state, path)
     with open(path, 'r+b') as f:
         f.truncate(os.path.getsize(path) // 2)
-    with pytest.raises(CheckpointError, match=r'cut.pth: the file is truncated or corrupt'):
+    with pytest.raises(CheckpointError, match=r'cut.pth: not a torch checkpoint, or truncated or corrupt'):
         load_pretrained(Res2Net('res2net50_v1b_26w_4s'), str(path))
 
 
@@ -294,3 +294,11 @@ def test_cli_converts_and_never_writes_a_partial_file(v1b_state, tmp_path):
         cli.main([str(tmp_path / 'mmdet.pth'), str(tmp_path / 'keep.pth'), '--keep-head'])
     assert (tmp_path / 'keep.pth').read_bytes() == b'old'
     assert sorted(os.listdir(tmp_path)) == ['bad.pth', 'keep.pth', 'mmdet.pth', 'official.pth']
+
+
+@pytest.mark.parametrize('text', ['hello\n', 'model = dict(type="Res2Net")\n', ''])
+def test_text_file_is_named_as_no_checkpoint(text, tmp_path):
+    path = tmp_path / 'notes.pth'
+    path.write_text(text)
+    with pytest.raises(CheckpointError, match='notes.pth: not a torch checkpoint'):
+        read_checkpoint(str(path))

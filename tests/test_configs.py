@@ -25,7 +25,7 @@ from mmengine.config import Config
 
 from res2net_mm.engine import (COCO_ITEMS, add_dump, build_runner,
                                enable_show_dir, request_full_coco, smoke_config)
-from res2net_mm.models.variants import ARCHS, ZOO
+from res2net_mm.variants import ARCHS, ZOO
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))

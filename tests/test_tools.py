@@ -328,6 +328,20 @@ def test_test_tool_prints_full_coco_tables(interrupted_run, tiny_config, tmp_pat
     assert (tmp_path / 'preds.pkl').is_file()
 
 
+def test_test_tool_fuse_conv_bn_gives_the_same_metrics(interrupted_run, tiny_config, tmp_path):
+    """--fuse-conv-bn folds every BN of the detector after the checkpoint is
+    loaded: the metrics are those of the unfused model."""
+    tables = []
+    for extra in ([], ['--fuse-conv-bn']):
+        code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
+                         str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path)] + extra,
+                        tmp_path / 'test.log')
+        assert code == 0, log[-3000:]
+        assert ('BatchNorm folded into the convs' in log) == bool(extra)
+        tables.append(log[log.index('Test metrics of'):])
+    assert tables[0] == tables[1]
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

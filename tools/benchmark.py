@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from res2net_mm.models import Res2Net
+from res2net_mm.models import Res2Net, fuse_conv_bn
 
 # name: (factory, peer names). Each factory returns a module mapping an image
 # batch to backbone features; classifier heads are left out everywhere.
@@ -28,6 +28,11 @@ REFERENCE = 'mmdet_resnet50'
 
 def _ours(arch, **kwargs):
     return lambda: Res2Net(arch, out_indices=(3,), **kwargs)
+
+
+def _ours_fused(arch):
+    """The deploy step: BN folded into the convs for good (eval only)."""
+    return lambda: fuse_conv_bn(Res2Net(arch, out_indices=(3,)))
 
 
 def _timm(name):
@@ -54,6 +59,9 @@ MODELS = {
     'ours_v1b_26w_4s': (_ours('res2net50_v1b_26w_4s'), ('timm_res2net50d', 'mmdet_res2net50')),
     'ours_26w_4s_nchw': (_ours('res2net50_26w_4s', memory_format='contiguous'),
                          ('timm_res2net50_26w_4s',)),
+    'ours_26w_4s_reference': (_ours('res2net50_26w_4s', impl='reference'),
+                              ('timm_res2net50_26w_4s',)),
+    'ours_26w_4s_fused': (_ours_fused('res2net50_26w_4s'), ('timm_res2net50_26w_4s',)),
     'ours_26w_4s_with_cp': (_ours('res2net50_26w_4s', with_cp=True), ('timm_res2net50_26w_4s',)),
     'mmdet_resnet50': (_mmdet('resnet'), ()),
     'timm_resnet50': (_timm('resnet50'), ()),
@@ -64,6 +72,7 @@ MODELS = {
     'mmdet_res2net50': (_mmdet('res2net'), ()),
 }
 DEFAULT_MODELS = [m for m in MODELS if m != 'ours_26w_4s_with_cp']
+EVAL_ONLY = ('ours_26w_4s_fused',)  # a deployed model is not trained
 
 
 def output_sum(outputs):
@@ -201,13 +210,14 @@ def run(args):
         if args.skip_train:
             continue
         train_batch = args.train_batch or (32 if device == 'cuda' else 8)
-        for m in models.values():
+        trained = {n: m for n, m in models.items() if n not in EVAL_ONLY}
+        for m in trained.values():
             m.train()
         steps = {n: make_train_step(m, train_batch, device, amp, args.size)
-                 for n, m in models.items()}
+                 for n, m in trained.items()}
         print_table(f'training step, batch {train_batch}{tag}',
                     interleaved_medians(steps, max(3, args.rounds // 2), device), 'ms', 1e3)
-        names = list(models) + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
+        names = list(trained) + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
         memory = {n: peak_train_memory(n, train_batch, device, amp, args.size) for n in names}
         print_table(f'peak training memory, batch {train_batch}{tag}', memory, 'MiB', 2**-20)
 

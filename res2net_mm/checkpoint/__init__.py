@@ -5,14 +5,16 @@ knows the official/timm, mmdet and mmpretrain key layouts and infers the
 architecture from the keys; ``convert`` validates every conversion against
 that architecture and loads strictly into ``Res2Net``.
 """
-from .convert import convert_checkpoint, convert_state_dict, fit_error, load_pretrained
+from .convert import (convert_checkpoint, convert_state_dict, fit_error, load_pretrained,
+                      strict_fit)
 from .io import (SAFE_GLOBALS, CheckpointError, allowed_globals, class_getattr,
                  read_checkpoint, save_atomic)
-from .layouts import LAYOUTS, STEM_NAMES, arch_name, detect_layout, infer_arch, to_ours
+from .layouts import (LAYOUTS, STEM_NAMES, arch_name, detect_layout, infer_arch,
+                      rename_to_ours, to_ours)
 
 __all__ = [
     'LAYOUTS', 'SAFE_GLOBALS', 'STEM_NAMES', 'CheckpointError', 'allowed_globals',
     'arch_name', 'class_getattr', 'convert_checkpoint', 'convert_state_dict',
     'detect_layout', 'fit_error', 'infer_arch', 'load_pretrained', 'read_checkpoint',
-    'save_atomic', 'to_ours'
+    'rename_to_ours', 'save_atomic', 'strict_fit', 'to_ours'
 ]

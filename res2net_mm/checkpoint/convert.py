@@ -4,10 +4,12 @@ import os
 
 import torch
 
-from ..models.variants import ZOO
+from ..registry import MODELS
+from ..variants import ZOO
 from .io import CheckpointError, read_checkpoint, save_atomic
 from .layouts import LAYOUTS, STEM_NAMES, _rename, arch_name, infer_arch, to_ours
 
+ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
 RELEASE = ('the official Res2Net-PretrainedModels release '
            '(https://github.com/Res2Net/Res2Net-PretrainedModels, linked from '
            'https://mmcheng.net/res2net/)')
@@ -37,12 +39,13 @@ def fit_error(what, state_dict, expected, first=4):
 
 def _validate(state_dict, source):
     """Check ``state_dict`` against the network its keys describe."""
-    from ..models import Res2Net  # (lazy: models import this package)
     arch, kwargs = infer_arch(state_dict)
-    with torch.device('meta'):  # shapes only, no memory or init time
-        model = Res2Net(arch={k: arch[k] for k in ('depth', 'base_width', 'scales',
-                                                   'cardinality', 'stem', 'se')},
-                        deep_stem=arch['deep_stem'], avg_down=arch['avg_down'], **kwargs)
+    # Built through the registry (models import this package, not the
+    # other way round), on the meta device: shapes only.
+    with torch.device('meta'):
+        model = MODELS.build(dict(
+            type='Res2Net', arch={k: arch[k] for k in ARCH_KEYS},
+            deep_stem=arch['deep_stem'], avg_down=arch['avg_down'], **kwargs))
     expected = {k: v.shape for k, v in model.state_dict().items()}
     error = fit_error(f'{source} is not a complete {arch_name(arch)}', state_dict, expected)
     if error:
@@ -126,6 +129,27 @@ def _missing_message(path, arch):
             f'{official} checkpoints/{name}.pth')
 
 
+def strict_fit(state_dict, prefix, model):
+    """Raise a CheckpointError naming what does not fit where ``state_dict``
+    has keys under ``prefix`` but not exactly ``model``'s (in our layout):
+    a backbone loads completely or not at all, even through loaders that
+    would only warn (mmengine's ``load_checkpoint``)."""
+    ours = {k[len(prefix):]: v for k, v in state_dict.items()
+            if k.startswith(prefix) and not k.startswith(prefix + 'fc.')}  # a classifier is not ours
+    if not ours:
+        return
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    try:
+        looks = f', looks like {arch_name(infer_arch(ours)[0])}'
+    except CheckpointError:
+        looks = ''
+    where = f' under {prefix!r}' if prefix else ''
+    error = fit_error(f'the weights{where}{looks} do not fit this {arch_name(model.arch)} model',
+                      ours, expected)
+    if error:
+        raise error
+
+
 def load_pretrained(model, path, prefix=None):
     """Load a checkpoint of any layout into a ``Res2Net``, strictly.
 
@@ -133,27 +157,18 @@ def load_pretrained(model, path, prefix=None):
         model (Res2Net): The backbone (its ``arch`` names it in messages).
         path (str): Checkpoint file or URL.
         prefix (str | None): Backbone prefix, as mmengine's ``Pretrained``
-            init (None: ``model.init_cfg['prefix']`` if set, else
-            ``backbone.`` if the keys have it).
+            init (None: ``backbone.`` if the keys have it). Defaults to None.
     """
     from mmengine.logging import print_log
-    if prefix is None and isinstance(getattr(model, 'init_cfg', None), dict):
-        prefix = model.init_cfg.get('prefix')
     if '://' not in path and not os.path.isfile(path):
         raise FileNotFoundError(_missing_message(path, model.arch))
     state_dict, head, dropped, src = to_ours(read_checkpoint(path), 'auto', prefix, path)
-    expected = model.state_dict()
     try:
-        looks = f', looks like {arch_name(infer_arch(state_dict)[0])}'
-    except CheckpointError:
-        looks = ''
-    error = fit_error(f'checkpoint {path} ({src} layout{looks}) does not fit this '
-                      f'{arch_name(model.arch)} model', state_dict,
-                      {k: v.shape for k, v in expected.items()})
-    if error:
-        raise error
-    for key in expected.keys() - state_dict.keys():  # BN counters older files lack
-        state_dict[key] = torch.zeros_like(expected[key])
+        strict_fit(state_dict, '', model)
+    except CheckpointError as exc:
+        raise CheckpointError(f'checkpoint {path} ({src} layout): {exc}') from None
+    for key, value in model.state_dict().items():  # BN counters older files lack
+        state_dict.setdefault(key, torch.zeros_like(value))
     model.load_state_dict(state_dict, strict=True)
     print_log(f'loaded {path} ({src} layout, {len(state_dict)} tensors; dropped '
               f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')

@@ -81,8 +81,9 @@ def read_checkpoint(path):
             return torch.load(path, map_location='cpu', weights_only=True)
     except CheckpointError:
         raise
-    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError, ImportError) as exc:
-        raise CheckpointError(f'cannot read {path}: the file is truncated or corrupt '
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError, ImportError,
+            KeyError, IndexError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f'cannot read {path}: not a torch checkpoint, or truncated or corrupt '
                               f'({type(exc).__name__}: {str(exc)[:200]})') from exc
 
 

@@ -7,7 +7,7 @@ detectors ``backbone.`` keys.
 """
 import torch
 
-from ..models.variants import ARCHS, STAGE_BLOCKS
+from ..variants import ARCHS, STAGE_BLOCKS
 from .io import CheckpointError
 
 LAYOUTS = ('official', 'timm', 'mmdet', 'mmpretrain', 'ours')
@@ -99,6 +99,27 @@ def to_ours(obj, src='auto', prefix=None, source='checkpoint'):
         raise CheckpointError(f'{source}: keys are in the {family} layout, not {src}')
     names = {new: old for old, new in STEM_NAMES.get(family, {}).items()}
     return {_rename(k, names): v for k, v in backbone.items()}, head, dropped, src
+
+
+def rename_to_ours(state_dict, prefix=''):
+    """Rename, in place, the keys of ``state_dict`` under ``prefix`` from the
+    layout they are in (mmdet's or mmpretrain's deep stem) to ours.
+
+    Returns the detected key family, or None where there is nothing under
+    ``prefix`` or no Res2Net stem among it (strict loading then names the
+    keys).
+    """
+    keys = [k[len(prefix):] for k in state_dict if k.startswith(prefix)]
+    try:
+        family = detect_layout(keys) if keys else None
+    except CheckpointError:
+        return None
+    names = {new: old for old, new in STEM_NAMES.get(family, {}).items()}
+    for key in keys:
+        new = _rename(key, names)
+        if new != key:
+            state_dict[prefix + new] = state_dict.pop(prefix + key)
+    return family
 
 
 def infer_arch(state_dict):

@@ -10,7 +10,7 @@ import importlib
 _EXPORTS = {
     'checkpoint_compat': ('allow_runner_checkpoints', ),
     'data_check': ('DatasetNotFoundError', 'check_data_paths', 'missing_data_paths'),
-    'hooks': ('ParamDigestHook', 'param_digest'),
+    'hooks': ('FuseConvBNHook', 'ParamDigestHook', 'param_digest'),
     'metrics': ('COCO_ITEMS', 'format_metrics', 'request_full_coco'),
     'options': ('UnusableCheckpointError', 'add_dump', 'add_random_state_hook',
                 'add_runner_args', 'apply_resume', 'enable_amp', 'enable_auto_scale_lr',

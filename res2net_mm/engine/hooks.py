@@ -38,3 +38,19 @@ class ParamDigestHook(Hook):
         with open(path, 'w') as f:
             f.write(digest + '\n')
         runner.logger.info(f'parameter digest of rank {get_rank()}: {digest}')
+
+
+@HOOKS.register_module()
+class FuseConvBNHook(Hook):
+    """The deploy step before testing: fold every BatchNorm into its conv
+    (``res2net_mm.models.fuse_conv_bn``: ours, then mmcv's for the rest of
+    the model), after the checkpoint is loaded. tools/test.py adds it for
+    ``--fuse-conv-bn``."""
+
+    priority = 'VERY_HIGH'
+
+    def before_test(self, runner):
+        from ..models import fuse_conv_bn
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        fuse_conv_bn(model)
+        runner.logger.info('BatchNorm folded into the convs (--fuse-conv-bn)')

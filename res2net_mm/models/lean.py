@@ -5,7 +5,7 @@ A Res2Net block is wider inside than a ResNet bottleneck at the same FLOPs
 (104 vs 64 channels after conv1 in 26w x 4s), so what autograd keeps of its
 inner maps sets its training memory:
 
-* ``JoinedInputConv`` keeps the pieces of a conv's input (split outputs),
+* ``join_inputs_conv`` keeps the pieces of a conv's input (split outputs),
   not their concatenation or sum, which would be extra copies;
 * ``norm_relu`` keeps only the norm's input of ``relu(batch_norm(x))``; its
   output, which the next convs would keep too, is recomputed in backward
@@ -19,8 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import torch_ops as ops
 
-def captured():
+
+def is_tracing():
     """Whether a tracer or compiler records the ops (jit trace/script,
     torch.compile): it gets the plain ops, and folds BN and plans memory
     itself."""
@@ -28,13 +30,13 @@ def captured():
 
 
 def _recording():
-    """Whether autograd records the ops here, eagerly: grad mode on, not
-    ``captured``."""
-    return torch.is_grad_enabled() and not captured()
+    """Whether autograd records the ops here, eagerly (grad mode on, not
+    tracing), and the ops lean training needs exist in this torch."""
+    return torch.is_grad_enabled() and not is_tracing() and ops.AVAILABLE
 
 
-def recorded_lean(conv):
-    """Whether ``JoinedInputConv`` may stand in for ``conv``: autograd records
+def can_join_inputs(conv):
+    """Whether ``join_inputs_conv`` may stand in for ``conv``: autograd records
     a plain conv without bias, outside autocast (mixed precision keeps the
     plain ops, whose dtype casts autocast handles)."""
     return (_recording() and type(conv) is nn.Conv2d
@@ -47,7 +49,7 @@ def _join(how, pieces):
     return torch.cat(pieces, 1) if how == 'cat' else pieces[0] + pieces[1]
 
 
-class JoinedInputConv(torch.autograd.Function):
+class _JoinedInputConv(torch.autograd.Function):
     """``conv(join(pieces))`` that keeps the pieces for backward instead of
     their join (``'cat'``: concatenated channels; ``'sum'``: two summed).
 
@@ -69,7 +71,7 @@ class JoinedInputConv(torch.autograd.Function):
         weight, *pieces = ctx.saved_tensors
         conv = ctx.conv
         need_input = any(ctx.needs_input_grad[3:])
-        grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
+        grad_x, grad_weight, _ = ops.convolution_backward(
             grad, _join(ctx.how, pieces), weight, None, conv.stride, conv.padding,
             conv.dilation, False, (0, 0), conv.groups, (need_input, ctx.needs_input_grad[2], False))
         if grad_x is None:
@@ -79,6 +81,13 @@ class JoinedInputConv(torch.autograd.Function):
         else:
             grad_pieces = (grad_x, grad_x)
         return (None, None, grad_weight, *grad_pieces)
+
+
+def join_inputs_conv(how, conv, *pieces):
+    """``conv(torch.cat(pieces, 1))`` (how='cat') or ``conv(pieces[0] +
+    pieces[1])`` (how='sum') for a ``can_join_inputs`` conv, keeping the
+    pieces for backward instead of their join."""
+    return _JoinedInputConv.apply(how, conv, conv.weight, *pieces)
 
 
 def lean_norm(norm, x):
@@ -95,8 +104,7 @@ def lean_norm(norm, x):
 def _norm_relu_output(x, weight, bias, mean, var, eps):
     """``relu(batch_norm(x))`` with the given statistics: the eval-mode
     kernel, so that backward recomputes the forward output bit for bit."""
-    out = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps,
-                           torch.backends.cudnn.enabled)
+    out = F.batch_norm(x, mean, var, weight, bias, False, 0.0, eps)
     return out.relu_()
 
 
@@ -131,7 +139,7 @@ class _NormReLU(torch.autograd.Function):
             # Batch mean and biased variance; the running statistics
             # (unbiased variance) update in the same pass, as in BatchNorm.
             running = (norm.running_mean, norm.running_var) if factor else (None, None)
-            mean, var = torch.batch_norm_update_stats(x, *running, factor)
+            mean, var = ops.batch_norm_update_stats(x, *running, factor)
         out = _norm_relu_output(x, weight, bias, mean, var, norm.eps)
         # Saved tensors go through whatever saved-tensor hooks are active
         # (gradient checkpointing drops them); the output does not hold them.
@@ -159,12 +167,12 @@ class _NormReLU(torch.autograd.Function):
             return (*[next(grads) if need else None for need in needs], None)
         if out is None:
             out = _norm_relu_output(x, weight, bias, mean, var, ctx.eps)
-        grad = torch.ops.aten.threshold_backward(grad, out, 0)
+        grad = ops.relu_backward(grad, out, 0)
         if ctx.batch_stats:
             stats = (None, None, mean, torch.rsqrt(var + ctx.eps))
         else:
             stats = (mean, var, None, None)
-        grad_x, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
+        grad_x, grad_weight, grad_bias = ops.batch_norm_backward(
             grad, x, weight, *stats, ctx.batch_stats, ctx.eps, list(needs))
         return grad_x, grad_weight, grad_bias, None
 

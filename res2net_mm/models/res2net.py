@@ -1,21 +1,25 @@
 """Res2Net networks (Gao et al., "Res2Net", TPAMI 2020) for OpenMMLab.
 
-The architecture comes from the variant table in ``variants.py``; parameter
-names follow the official code, so official/timm weights load as they are.
+The architecture comes from the variant table (``res2net_mm/variants.py``);
+parameter names follow the official code, so official/timm weights load as
+they are. ``forward`` runs the plain modules (``impl='reference'``) or
+``fast.py``'s execution of the same function (``impl='fast'``).
 """
 import warnings
 
 import torch.nn as nn
-from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..checkpoint import load_pretrained, rename_to_ours, strict_fit
 from ..registry import MODELS
-from .arch import MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
-from .bottle2neck import EXPANSION, Bottle2neck, conv_norm
-from .lean import recomputing_norm_relu
+from . import fast
+from .arch import IMPLS, MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
+from .bottle2neck import Bottle2neck
+from .layers import build_conv_layer, build_norm_layer
 
+DEFAULT_STRIDES = (1, 2, 2, 2)
 DEFAULT_INIT = [dict(type='Kaiming', layer='Conv2d'),
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
 
@@ -29,45 +33,66 @@ class Res2Net(BaseModule):
         arch (str | dict | None): A name of ``variants.ARCHS`` or a dict with
             its keys (depth, base_width, scales, cardinality, stem, se).
             None with ``depth`` None means 'res2net50_26w_4s'.
+            Defaults to None.
         depth, scales, base_width (int | None): mmdet-style architecture,
             used only when ``arch`` is None (mmdet's defaults: scales 4,
-            base_width 26, v1b stem).
-        deep_stem, avg_down (bool | None): Override the stem's 3-conv stem and
-            average-pool shortcut (None: from the arch's stem style).
-        in_channels (int): Input channels. Default: 3.
-        stem_channels (int | None): Stem output channels (None: base_channels).
-        base_channels (int): Planes of the first stage. Default: 64.
-        num_stages (int): Stages, 1 to 4. Default: 4.
-        strides, dilations (Sequence[int]): Per stage. Output stride 16 is
-            ``strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2)``.
+            base_width 26, v1b stem). Defaults to None.
+        deep_stem, avg_down (bool | None): Override the arch's 3-conv stem
+            and average-pool shortcut (None: from the arch's stem style).
+            Defaults to None.
+        in_channels (int): Input channels. Defaults to 3.
+        stem_channels (int | None): Stem output channels (None:
+            ``base_channels``). Defaults to None.
+        base_channels (int): Planes of the first stage. Defaults to 64.
+        num_stages (int): Stages, 1 to 4. Defaults to 4.
+        strides, dilations (Sequence[int] | None): One per stage. Output
+            stride 16 is ``strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2)``.
+            Defaults to None: ``(1, 2, 2, 2)`` and ``(1, 1, 1, 1)`` cut to
+            ``num_stages``.
         contract_dilation (bool): Halve the first block's dilation in dilated
-            stages (as mmseg's ResNetV1c). Default: False.
+            stages (as mmseg's ResNetV1c). Defaults to False.
         multi_grid (Sequence[int] | None): Dilations of the last stage's
-            blocks (DeepLabv3 multi-grid). Default: None.
+            blocks, one per block (DeepLabv3 multi-grid). Defaults to None.
         stage_pool (str): 'always' (official; every stage block pools its
-            pass-through split, stride 1 and dilated stages included with
-            ``AvgPool2d(3, 1, 1)``) or 'strided' (mmdet's numerics: only
-            when the stride is not 1). Default: 'always'.
+            pass-through split, stride 1 and dilated stages included, with
+            ``AvgPool2d(3, 1, 1)``) or 'strided' (mmdet's numerics: only when
+            the stride is not 1). Defaults to 'always'.
         out_indices (Sequence[int]): Stages whose outputs are returned.
+            Defaults to (0, 1, 2, 3).
         style (str): 'pytorch' or 'caffe' (stride in the first 1x1 conv).
+            Defaults to 'pytorch'.
         frozen_stages (int): Stages to freeze (-1: none, 0: stem only).
-        conv_cfg, norm_cfg (dict): Layer configs. norm_cfg default BN.
+            Defaults to -1.
+        conv_cfg (dict | None): Conv layer config. Defaults to None.
+        norm_cfg (dict): Norm layer config. Defaults to
+            ``dict(type='BN', requires_grad=True)``.
         norm_eval (bool): Keep norm layers in eval mode while training.
+            Defaults to False.
         dcn (dict | None): Deformable conv for the 3x3 split convs.
-        stage_with_dcn (Sequence[bool]): Stages that use ``dcn``.
+            Defaults to None.
+        stage_with_dcn (Sequence[bool] | None): One per stage: stages that
+            use ``dcn``. Defaults to None (no stage).
         plugins (list[dict] | None): mmdet-style plugins (cfg, stages,
             position in 'after_conv1' | 'after_conv2' | 'after_conv3').
+            Defaults to None.
         with_cp (bool): Gradient checkpointing of every block.
-        memory_format (str): 'channels_last' (default) keeps the plain convs'
-            weights and activations in NHWC, where the narrow split convs run
-            much faster (oneDNN/cuDNN need no layout reorders); 'contiguous'
-            is the NCHW reference path. Outputs are NCHW-contiguous either
-            way and agree within float rounding; checkpoints are the same.
-        zero_init_residual (bool): Zero every block's last norm weight.
+            Defaults to False.
+        zero_init_residual (bool): Zero every block's last norm weight at
+            init (never over loaded weights). Defaults to True.
+        impl (str): 'fast' runs ``fast.py`` (no extra parameters, state or
+            caches; outputs equal to the reference to float rounding);
+            'reference' runs the plain modules of Eq. 1. Can be changed on
+            a built model (``model.impl = 'reference'``). Defaults to 'fast'.
+        memory_format (str | None): Activation layout of the fast path:
+            'channels_last' (NHWC, where the narrow split convs run faster)
+            or 'contiguous' (NCHW). None: 'channels_last'. Outputs are NCHW
+            either way. Only for ``impl='fast'``. Defaults to None.
         pretrained (str | None): Deprecated; use ``init_cfg``.
-        init_cfg (dict | list | None): Default Kaiming/Constant; use
-            ``dict(type='Pretrained', checkpoint=PATH)`` for weights in any
-            supported layout (official, timm, mmdet, mmpretrain).
+            Defaults to None.
+        init_cfg (dict | list | None): Default Kaiming/Constant;
+            ``dict(type='Pretrained', checkpoint=PATH)`` (also inside a list)
+            loads weights of any supported layout (official, timm, mmdet,
+            mmpretrain) strictly, after every other init. Defaults to None.
 
     Example:
         >>> import torch
@@ -80,13 +105,13 @@ class Res2Net(BaseModule):
     def __init__(self, arch=None, depth=None, scales=None, base_width=None,
                  deep_stem=None, avg_down=None, in_channels=3,
                  stem_channels=None, base_channels=64, num_stages=4,
-                 strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1),
+                 strides=None, dilations=None,
                  contract_dilation=False, multi_grid=None, stage_pool='always',
                  out_indices=(0, 1, 2, 3), style='pytorch', frozen_stages=-1,
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
-                 norm_eval=False, dcn=None, stage_with_dcn=(False, False, False, False),
-                 plugins=None, with_cp=False, zero_init_residual=True,
-                 memory_format='channels_last', pretrained=None, init_cfg=None):
+                 norm_eval=False, dcn=None, stage_with_dcn=None,
+                 plugins=None, with_cp=False, zero_init_residual=True, impl='fast',
+                 memory_format=None, pretrained=None, init_cfg=None):
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError('give either init_cfg or the deprecated pretrained, not both')
@@ -95,11 +120,22 @@ class Res2Net(BaseModule):
         super().__init__(init_cfg if init_cfg is not None else DEFAULT_INIT)
         self.arch = resolve_arch(arch, depth=depth, scales=scales, base_width=base_width,
                                  deep_stem=deep_stem, avg_down=avg_down)
+        strides = DEFAULT_STRIDES[:num_stages] if strides is None else strides
+        dilations = (1, ) * num_stages if dilations is None else dilations
+        stage_with_dcn = (False, ) * num_stages if stage_with_dcn is None else stage_with_dcn
         validate_runtime_args(num_stages=num_stages, strides=strides, dilations=dilations,
                               out_indices=out_indices, frozen_stages=frozen_stages,
                               stage_pool=stage_pool, style=style, multi_grid=multi_grid,
                               stage_with_dcn=stage_with_dcn, dcn=dcn,
-                              memory_format=memory_format)
+                              memory_format=memory_format,
+                              stage_blocks=self.arch['stage_blocks'], with_cp=with_cp,
+                              norm_eval=norm_eval, zero_init_residual=zero_init_residual,
+                              impl=impl)
+        if impl == 'reference' and memory_format is not None:
+            raise ValueError(f'memory_format={memory_format!r} applies to impl="fast" only; '
+                             'the reference keeps the layout of its input')
+        self.impl = impl
+        self.memory_format = MEMORY_FORMATS[memory_format or 'channels_last']
         self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
         self.norm_eval, self.zero_init_residual = norm_eval, zero_init_residual
         self.conv_cfg, self.norm_cfg = conv_cfg, norm_cfg
@@ -111,35 +147,42 @@ class Res2Net(BaseModule):
                          stage_pool=stage_pool == 'always', style=style,
                          conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp)
         inplanes, total_stride = stem_channels, 4
-        self.out_channels, self.out_strides = [], []
+        self.out_channels, self.out_strides, self.res_layers = [], [], []
         for i, num_blocks in enumerate(self.arch['stage_blocks'][:num_stages]):
             planes = base_channels * 2**i
-            dilation = dilations[i]
-            block_dilations = [dilation] * num_blocks
+            block_dilations = [dilations[i]] * num_blocks
             if multi_grid is not None and i == num_stages - 1:
                 block_dilations = list(multi_grid)
-            elif contract_dilation and dilation > 1:
-                block_dilations[0] = dilation // 2
+            elif contract_dilation and dilations[i] > 1:
+                block_dilations[0] = dilations[i] // 2
             layer = self._make_stage(inplanes, planes, strides[i], block_dilations,
                                      dcn=dcn if stage_with_dcn[i] else None,
-                                     plugins=stage_plugins(plugins, i), **block_cfg)
+                                     plugins=stage_plugins(plugins, i, num_stages), **block_cfg)
             self.add_module(f'layer{i + 1}', layer)
-            inplanes = planes * EXPANSION
+            self.res_layers.append(f'layer{i + 1}')
+            inplanes = planes * Bottle2neck.expansion
             total_stride *= strides[i]
             if i in self.out_indices:
                 self.out_channels.append(inplanes)
                 self.out_strides.append(total_stride)
         self.num_stages = num_stages
         self.feat_dim = inplanes
-        self.memory_format = MEMORY_FORMATS[memory_format]
-        for name, module in self.named_modules():
-            # Only plain convs: mmcv's deformable kernels expect NCHW offsets.
-            if type(module) is nn.Conv2d and not name.endswith('conv_offset'):
-                module.to(memory_format=self.memory_format)
         self._freeze_stages()
 
+    @property
+    def impl(self) -> str:
+        """'fast' or 'reference': how ``forward`` computes (see Args)."""
+        return self._impl
+
+    @impl.setter
+    def impl(self, value: str):
+        if value not in IMPLS:
+            raise ValueError(f'impl must be one of {IMPLS}, got {value!r}')
+        self._impl = value
+
     def _make_stem(self, in_channels, stem_channels):
-        """v1: 7x7 conv; v1b: three 3x3 convs (official keys conv1.{0,1,3,4,6})."""
+        """v1: 7x7 conv; v1b: three 3x3 convs (official keys conv1.{0,1,3,4,6}),
+        each followed by bn1 / relu."""
         if self.arch['deep_stem']:
             mid = stem_channels // 2
             self.conv1 = nn.Sequential(
@@ -157,7 +200,8 @@ class Res2Net(BaseModule):
 
     def _make_stage(self, inplanes, planes, stride, block_dilations, **block_cfg):
         downsample = None
-        if stride != 1 or inplanes != planes * EXPANSION:
+        outplanes = planes * Bottle2neck.expansion
+        if stride != 1 or inplanes != outplanes:
             layers = []
             conv_stride = stride
             if self.arch['avg_down']:
@@ -165,14 +209,14 @@ class Res2Net(BaseModule):
                 layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True,
                                            count_include_pad=False))
                 conv_stride = 1
-            layers += [build_conv_layer(self.conv_cfg, inplanes, planes * EXPANSION, 1,
+            layers += [build_conv_layer(self.conv_cfg, inplanes, outplanes, 1,
                                         stride=conv_stride, bias=False),
-                       build_norm_layer(self.norm_cfg, planes * EXPANSION)[1]]
+                       build_norm_layer(self.norm_cfg, outplanes)[1]]
             downsample = nn.Sequential(*layers)
         blocks = [Bottle2neck(inplanes, planes, stride, block_dilations[0], downsample,
                               stage_block=True, **block_cfg)]
         for dilation in block_dilations[1:]:
-            blocks.append(Bottle2neck(planes * EXPANSION, planes, 1, dilation, **block_cfg))
+            blocks.append(Bottle2neck(outplanes, planes, 1, dilation, **block_cfg))
         return nn.Sequential(*blocks)
 
     def _freeze_stages(self):
@@ -186,37 +230,46 @@ class Res2Net(BaseModule):
                 param.requires_grad = False
 
     def init_weights(self):
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            from ..checkpoint import load_pretrained
-            load_pretrained(self, self.init_cfg['checkpoint'])
-            self._is_init = True
-            return
-        super().init_weights()
+        """Run ``init_cfg``: every init but 'Pretrained', then the zero-init of
+        residual norms, then 'Pretrained' (a dict or an entry of a list)
+        through our loader: any layout, strict, nothing overwrites it."""
+        if self._is_init:
+            return super().init_weights()  # mmengine warns and does nothing
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        pretrained = [c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained']
+        if len(pretrained) > 1:
+            raise ValueError(f'init_cfg has {len(pretrained)} Pretrained entries; give one')
+        init_cfg, self.init_cfg = self.init_cfg, [c for c in cfgs if c and c not in pretrained]
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
         for module in self.modules():
             if hasattr(module, 'conv_offset'):  # deformable convs start as plain convs
                 constant_init(module.conv_offset, 0)
             if self.zero_init_residual and isinstance(module, Bottle2neck):
-                constant_init(module.bn3, 0)
+                module.zero_init_last()
+        if pretrained:
+            load_pretrained(self, pretrained[0]['checkpoint'], prefix=pretrained[0].get('prefix'))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Every way of loading (load_state_dict, mmengine's load_checkpoint
+        # on a whole detector, Pretrained init) converts the keys under
+        # ``prefix`` from any published layout and fits all of them or none.
+        rename_to_ours(state_dict, prefix)
+        strict_fit(state_dict, prefix, self)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x):
-        with recomputing_norm_relu():
-            return self._forward(x)
-
-    def _forward(self, x):
-        x = x.contiguous(memory_format=self.memory_format)
-        if self.arch['deep_stem']:  # conv1 = (conv, norm, relu) x 2, conv
-            x = conv_norm(self.conv1[0], self.conv1[1], x, relu=True)
-            x = conv_norm(self.conv1[3], self.conv1[4], x, relu=True)
-            x = conv_norm(self.conv1[6], self.bn1, x, relu=True)
-        else:
-            x = conv_norm(self.conv1, self.bn1, x, relu=True)
-        x = self.maxpool(x)
+        """The outputs of the ``out_indices`` stages, NCHW-contiguous (mmcv
+        ops such as RoIAlign read their input as NCHW memory)."""
+        if self.impl == 'fast' and fast.supports(x):
+            return fast.res2net_forward(self, x)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = []
-        for i in range(self.num_stages):
-            x = getattr(self, f'layer{i + 1}')(x)
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
             if i in self.out_indices:
-                # NCHW out: mmcv ops (RoIAlign, ...) read their input as
-                # contiguous NCHW memory whatever its strides.
                 outs.append(x.contiguous())
         return tuple(outs)
 
