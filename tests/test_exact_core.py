@@ -376,3 +376,36 @@ def test_fuse_conv_bn_deploy_step_keeps_the_function(kwargs):
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     for impl in ('reference', 'fast'):
         assert_same(expected, run(model, x, impl), 1e-5, exact)
+
+
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+@pytest.mark.parametrize('grad', [False, True])
+def test_empty_batch_and_wrong_channels_behave_as_torchvision(mode, grad):
+    """A 0-image batch gives empty outputs (torchvision's ResNet does too),
+    in both impls, leaving the BN statistics as the reference does; a wrong
+    channel count is torch's conv error, naming both counts."""
+    torchvision = pytest.importorskip('torchvision')
+    model, resnet = build(), torchvision.models.resnet50()
+    getattr(model, mode)()
+    getattr(resnet, mode)()
+    empty = torch.randn(0, 3, 64, 64)
+    with torch.set_grad_enabled(grad):
+        assert resnet(empty).shape == (0, 1000)
+        outs = {}
+        for impl in ('reference', 'fast'):
+            before = copy.deepcopy(model.state_dict())
+            outs[impl] = run(model, empty, impl, grad)
+            buffers = model.state_dict()
+            model.load_state_dict(before)
+            outs[impl + '_buffers'] = buffers
+    for impl in ('reference', 'fast'):
+        assert [tuple(o.shape) for o in outs[impl]] == [
+            (0, c, 64 // s, 64 // s) for c, s in zip(model.out_channels, model.out_strides)]
+    for key, value in outs['reference_buffers'].items():
+        assert torch.equal(value, outs['fast_buffers'][key]) or (
+            value.isnan().all() and outs['fast_buffers'][key].isnan().all()), key
+    for impl in ('reference', 'fast'):
+        with pytest.raises(RuntimeError, match='expected input.*to have 3 channels, but got 4'):
+            run(model, torch.randn(1, 4, 64, 64), impl, grad)
+    with pytest.raises(RuntimeError, match='to have 3 channels, but got 4'):
+        resnet(torch.randn(1, 4, 64, 64))

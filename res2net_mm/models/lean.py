@@ -93,9 +93,9 @@ def join_inputs_conv(how, conv, *pieces):
 def lean_norm(norm, x):
     """Whether ``norm_relu`` may stand in for ``relu(norm(x))``: autograd
     records an affine ``nn.BatchNorm2d`` (training mode, or eval mode as
-    with mmdet's ``norm_eval=True``) on a float32/float64 input, outside
-    autocast."""
-    return (_recording() and type(norm) is nn.BatchNorm2d and norm.affine
+    with mmdet's ``norm_eval=True``) on a non-empty float32/float64 input,
+    outside autocast (an empty batch takes BatchNorm's own rules)."""
+    return (_recording() and type(norm) is nn.BatchNorm2d and norm.affine and x.numel() > 0
             and (norm.running_mean is None) == (norm.running_var is None)
             and x.dtype in (torch.float32, torch.float64) and x.dtype == norm.weight.dtype
             and not torch.is_autocast_enabled(x.device.type))
