@@ -16,10 +16,11 @@ def test_benchmark_prints_ratios_for_every_table():
         [sys.executable, str(TOOL), '--models', 'ours_26w_4s', 'mmdet_resnet50',
          'timm_res2net50_26w_4s', '--rounds', '1', '--size', '64', '--batch-sizes', '1',
          '--train-batch', '2'], capture_output=True, text=True, timeout=600, check=True).stdout
-    for title in ('eval latency, batch 1', 'training step, batch 2', 'peak training memory'):
+    for title in ('eval latency, batch 1', 'eval latency, batch 1, frozen', 'training step, batch 2',
+                  'peak training memory'):
         assert f'### {title}' in out
     ratios = re.findall(r'\| ours_26w_4s \| [\d.]+ \| ([\d.]+)x mmdet_resnet50, ([\d.]+)x timm', out)
-    assert len(ratios) == 3 and all(float(r) > 0 for pair in ratios for r in pair)
+    assert len(ratios) == 4 and all(float(r) > 0 for pair in ratios for r in pair)
     memory = re.search(r'\| ours_26w_4s_with_cp \| ([\d.]+) \|', out)
     plain = re.findall(r'\| ours_26w_4s \| ([\d.]+) \|', out)[-1]
     assert memory and float(memory.group(1)) < float(plain)  # checkpointing saves memory

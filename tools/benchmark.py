@@ -5,12 +5,17 @@ noisy), reports median eval latency (224x224), a training step
 (forward + backward + SGD step) and peak training memory, each as a ratio to
 ResNet-50 (mmdet's) and to the matching peer (timm's / mmdet's Res2Net).
 
+Every model gets the same treatment in a table: eager (as its library ships
+it; ours in its default ``impl='fast'``), and for eval also frozen (the
+standard deployment treatment, see ``freeze``).
+
 Usage:
     python tools/benchmark.py                      # CPU, batch 1 and 8
     python tools/benchmark.py --device cuda        # fp32 and AMP, batch 1 and 32
     python tools/benchmark.py --models ours_26w_4s timm_resnet50 --rounds 5
 """
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -85,8 +90,21 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def make_eval_step(model, batch, device, amp, size=224):
+def freeze(model, x):
+    """The standard deployment treatment: traced, frozen and optimized for
+    inference (BN folded, ops fused, oneDNN weights prepacked on CPU); what
+    the tracer records of ours is ``impl='reference'``."""
+    model.eval()  # (mmdet's train() returns None: no chaining)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, x, check_trace=False)
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+def make_eval_step(model, batch, device, amp, size=224, frozen=False):
     x = torch.randn(batch, 3, size, size, device=device)
+    if frozen:
+        x = x.contiguous(memory_format=torch.channels_last)
+        model = freeze(model, x)
 
     def step():
         with torch.inference_mode(), torch.autocast(device, enabled=amp):
@@ -112,9 +130,9 @@ def make_train_step(model, batch, device, amp, size=224):
 def interleaved_medians(steps, rounds, device):
     """Median seconds per step; each round runs every model once, in turn."""
     times = {name: [] for name in steps}
-    for step in steps.values():  # warm-up (allocator, oneDNN/cuDNN plans)
-        step()
-        step()
+    for step in steps.values():  # warm-up (allocator, oneDNN/cuDNN plans, JIT profiling)
+        for _ in range(3):
+            step()
     for _ in range(rounds):
         for name, step in steps.items():
             sync(device)
@@ -200,12 +218,16 @@ def run(args):
     models = build_models(args.models, device)
     for amp in amps:
         tag = ' AMP' if amp else ' fp32' if device == 'cuda' else ''
-        for batch in batches:
+        for batch, mode in itertools.product(batches, args.modes):
             for m in models.values():
                 m.eval()  # (mmdet's train() returns None: no chaining)
-            steps = {n: make_eval_step(m, batch, device, amp, args.size)
+            frozen = mode == 'frozen'
+            if frozen and amp:
+                continue  # frozen graphs keep their dtypes: no autocast
+            steps = {n: make_eval_step(m, batch, device, amp, args.size, frozen)
                      for n, m in models.items()}
-            print_table(f'eval latency, batch {batch}{tag}',
+            title = ', frozen (jit.trace + freeze + optimize_for_inference, NHWC input)' * frozen
+            print_table(f'eval latency, batch {batch}{tag}{title}',
                         interleaved_medians(steps, args.rounds, device), 'ms', 1e3)
         if args.skip_train:
             continue
@@ -233,6 +255,9 @@ def main():
     parser.add_argument('--train-batch', type=int)
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
     parser.add_argument('--skip-train', action='store_true')
+    parser.add_argument('--modes', nargs='+', default=['eager', 'frozen'],
+                        choices=['eager', 'frozen'],
+                        help='eval treatments, each compared within itself')
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:

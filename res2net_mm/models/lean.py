@@ -148,7 +148,7 @@ class _NormReLU(torch.autograd.Function):
         if any(ctx.needs_input_grad[:3]):  # else no node: ops must keep out itself
             # For recomputing_norm_relu's pack hook, with the version the
             # recomputation reproduces (an in-place change after it is not).
-            out._norm_relu_node = weakref.ref(ctx), out._version
+            out._norm_relu_node = weakref.ref(ctx), ops.version_counter(out)
         return out
 
     @staticmethod
@@ -192,9 +192,9 @@ def norm_then_relu(norm, x):
 
 
 def _pack(tensor):
-    base = tensor if tensor._base is None else tensor._base
+    base = ops.view_base(tensor)
     node, version = getattr(base, '_norm_relu_node', (None, None))
-    if node is None or base._version != version:
+    if node is None or ops.version_counter(base) != version:
         return tensor
     return node, tensor.size(), tensor.stride(), tensor.storage_offset()
 

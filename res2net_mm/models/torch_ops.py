@@ -1,10 +1,11 @@
-"""The non-public torch ops of the fast training path, in one place.
+"""The non-public torch API of the fast training path, in one place.
 
 ``lean.py`` writes backward passes by hand with the kernels autograd itself
-uses. They are not public API, so they are looked up once here, for torch
-versions they were checked on; where one is missing ``AVAILABLE`` is False
-and the fast path takes the public ops (``F.conv2d``, ``F.batch_norm``,
-``F.relu`` with autograd's own backward) instead.
+uses, and recomputes a saved output only while neither it nor its view base
+changed in place. None of that is public API, so it is looked up once here,
+for torch versions it was checked on; where something is missing
+``AVAILABLE`` is False and the fast path takes the public ops (``F.conv2d``,
+``F.batch_norm``, ``F.relu`` with autograd's own backward) instead.
 """
 import torch
 
@@ -31,5 +32,18 @@ relu_backward = _lookup(torch.ops.aten, 'threshold_backward')
 # batch mean and biased variance, updating running statistics in place.
 batch_norm_update_stats = _lookup(torch, 'batch_norm_update_stats')
 
-AVAILABLE = _version() >= MIN_TORCH and None not in (
-    convolution_backward, batch_norm_backward, relu_backward, batch_norm_update_stats)
+
+def version_counter(tensor):
+    """How often ``tensor`` (and its views) was changed in place."""
+    return tensor._version
+
+
+def view_base(tensor):
+    """The tensor ``tensor`` is a view of, or ``tensor`` itself."""
+    return tensor if tensor._base is None else tensor._base
+
+
+AVAILABLE = (_version() >= MIN_TORCH
+             and all(hasattr(torch.Tensor, name) for name in ('_version', '_base'))
+             and None not in (convolution_backward, batch_norm_backward, relu_backward,
+                              batch_norm_update_stats))
