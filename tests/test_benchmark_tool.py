@@ -24,3 +24,13 @@ def test_benchmark_prints_ratios_for_every_table():
     memory = re.search(r'\| ours_26w_4s_with_cp \| ([\d.]+) \|', out)
     plain = re.findall(r'\| ours_26w_4s \| ([\d.]+) \|', out)[-1]
     assert memory and float(memory.group(1)) < float(plain)  # checkpointing saves memory
+
+
+@pytest.mark.slow  # ~1 min: two pose estimators, one round
+def test_whole_model_benchmark_prints_ratios():
+    tool = TOOL.parent / 'benchmark_models.py'
+    out = subprocess.run([sys.executable, str(tool), '--tasks', 'pose', '--rounds', '1'],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    assert '### SimpleBaseline inference' in out and '### SimpleBaseline training step' in out
+    ratios = re.findall(r'\| ours Res2Net-50 \| \d+ \| ([\d.]+)x \|', out)
+    assert len(ratios) == 2 and all(float(r) > 0 for r in ratios)
