@@ -47,10 +47,11 @@ def can_fold(conv, norm, x) -> bool:
     output (~ batch x positions x out channels) is larger than its weight
     (out x in channels x kernel taps), so scaling the weight costs less
     than the norm pass over the output that it saves."""
+    if torch.is_grad_enabled() or type(conv) is not nn.Conv2d or conv.padding_mode != 'zeros':
+        return False
     if isinstance(norm, nn.Identity):  # folded already (deploy.fuse_conv_bn)
-        return not torch.is_grad_enabled() and type(conv) is nn.Conv2d
-    if (torch.is_grad_enabled() or norm.training or type(norm) not in FOLDABLE_NORMS
-            or type(conv) is not nn.Conv2d or conv.padding_mode != 'zeros'
+        return True
+    if (norm.training or type(norm) not in FOLDABLE_NORMS
             or norm.running_var is None or norm.weight is None):
         return False
     positions = x.shape[0] * x.shape[2] * x.shape[3] // (conv.stride[0] * conv.stride[1])
