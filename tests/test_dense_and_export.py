@@ -96,3 +96,30 @@ def test_torch_compile_traces_whole_graphs_in_training_and_inference():
         expected = model(x.float())[0]
         got = compiled(x.float())[0]
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max())
+
+
+@pytest.mark.parametrize('dcn', [dict(type='DCN', deform_groups=1, fallback_on_stride=False),
+                                 dict(type='DCNv2', deform_groups=1)])
+def test_dcn_fast_path_equals_reference(dcn):
+    """Deformable split convs (not foldable, contiguous inputs): both impls
+    compute the same, at inference (float32) and in training (float64:
+    batch statistics of 3x3 maps amplify float32 rounding in both alike)."""
+    torch.manual_seed(0)
+    model = Res2Net('res2net50_26w_4s', dcn=dcn, stage_with_dcn=(False, True, True, True))
+    with torch.no_grad():
+        for m in model.modules():
+            if hasattr(m, 'conv_offset'):
+                m.conv_offset.weight.normal_(0, 0.01)  # real offsets
+    x = torch.randn(2, 3, 96, 96)
+    for mode, grad, dtype in (('eval', False, torch.float32), ('eval', True, torch.float32),
+                              ('train', True, torch.float64)):
+        getattr(model.to(dtype), mode)()
+        outs = {}
+        for impl in ('reference', 'fast'):
+            model.impl = impl
+            state = copy.deepcopy(model.state_dict())
+            with torch.set_grad_enabled(grad):
+                outs[impl] = [o.detach() for o in model(x.to(dtype))]
+            model.load_state_dict(state)  # the same BN statistics for both
+        for r, f in zip(outs['reference'], outs['fast']):
+            torch.testing.assert_close(f, r, rtol=1e-5, atol=1e-5 * r.abs().max().item())
