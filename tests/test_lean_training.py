@@ -34,22 +34,22 @@ def test_norm_relu_equals_batchnorm_then_relu(memory_format, momentum, track, tr
     num_batches_tracked as BatchNorm2d + ReLU, over two steps, with the
     output recomputed for the ops that kept it; in training mode and in
     eval mode (mmdet's norm_eval: running statistics, trained affine terms)."""
-    lean_norm, plain_norm = _norm_pair(momentum, track)
+    lean_bn, plain_norm = _norm_pair(momentum, track)
     if track:
-        lean_norm.running_mean.normal_()
-        lean_norm.running_var.uniform_(0.5, 2)
-        plain_norm.load_state_dict(lean_norm.state_dict())
-    lean_norm.train(training)
+        lean_bn.running_mean.normal_()
+        lean_bn.running_var.uniform_(0.5, 2)
+        plain_norm.load_state_dict(lean_bn.state_dict())
+    lean_bn.train(training)
     plain_norm.train(training)
     conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
     for step in range(2):
         x = torch.randn(4, 6, 9, 11).contiguous(memory_format=memory_format)
         results = []
-        for norm in (lean_norm, plain_norm):
+        for norm in (lean_bn, plain_norm):
             x_ = x.clone().requires_grad_()
             with lean.recomputing_norm_relu():
-                assert lean.lean_norm(norm, x_)
-                out = lean.norm_relu(norm, x_) if norm is lean_norm else F.relu(norm(x_))
+                assert lean.can_norm_relu(norm, x_)
+                out = lean.norm_relu(norm, x_) if norm is lean_bn else F.relu(norm(x_))
                 loss = _consumers(out, conv)
             grads = torch.autograd.grad(loss, (x_, norm.weight, norm.bias))
             results.append((out.detach(), *grads))
@@ -57,7 +57,7 @@ def test_norm_relu_equals_batchnorm_then_relu(memory_format, momentum, track, tr
             torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
         assert results[0][0].is_contiguous(memory_format=memory_format)
         for name, buffer in plain_norm.named_buffers():
-            torch.testing.assert_close(getattr(lean_norm, name), buffer, rtol=1e-6, atol=0)
+            torch.testing.assert_close(getattr(lean_bn, name), buffer, rtol=1e-6, atol=0)
 
 
 def test_norm_relu_recomputes_what_consumers_kept():
@@ -140,15 +140,15 @@ def test_norm_relu_rejects_one_value_per_channel_as_batchnorm_does():
 def test_plain_ops_where_lean_ones_do_not_apply():
     norm = nn.BatchNorm2d(3)
     x = torch.randn(2, 3, 4, 4)
-    assert lean.lean_norm(norm, x)
-    assert lean.lean_norm(nn.BatchNorm2d(3).eval(), x)  # running statistics
-    assert not lean.lean_norm(nn.SyncBatchNorm(3), x)
-    assert not lean.lean_norm(nn.BatchNorm2d(3, affine=False), x)
-    assert not lean.lean_norm(norm, x.half())
+    assert lean.can_norm_relu(norm, x)
+    assert lean.can_norm_relu(nn.BatchNorm2d(3).eval(), x)  # running statistics
+    assert not lean.can_norm_relu(nn.SyncBatchNorm(3), x)
+    assert not lean.can_norm_relu(nn.BatchNorm2d(3, affine=False), x)
+    assert not lean.can_norm_relu(norm, x.half())
     with torch.no_grad():
-        assert not lean.lean_norm(norm, x)
+        assert not lean.can_norm_relu(norm, x)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        assert not lean.lean_norm(norm, x)
+        assert not lean.can_norm_relu(norm, x)
 
 
 def _plain_ops(model):

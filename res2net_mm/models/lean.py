@@ -90,7 +90,7 @@ def join_inputs_conv(how, conv, *pieces):
     return _JoinedInputConv.apply(how, conv, conv.weight, *pieces)
 
 
-def lean_norm(norm, x):
+def can_norm_relu(norm, x):
     """Whether ``norm_relu`` may stand in for ``relu(norm(x))``: autograd
     records an affine ``nn.BatchNorm2d`` (training mode, or eval mode as
     with mmdet's ``norm_eval=True``) on a non-empty float32/float64 input,
@@ -178,7 +178,7 @@ class _NormReLU(torch.autograd.Function):
 
 
 def norm_relu(norm, x):
-    """``relu(norm(x))`` for a ``lean_norm`` norm, keeping only ``x`` and the
+    """``relu(norm(x))`` for a ``can_norm_relu`` norm, keeping only ``x`` and the
     statistics it normalized with (batch or running) for backward. Running
     statistics and ``num_batches_tracked`` update as in ``norm.forward``.
     Backward with ``create_graph=True`` takes the plain ops (differentiable
@@ -188,7 +188,7 @@ def norm_relu(norm, x):
 
 def norm_then_relu(norm, x):
     """``relu(norm(x))``: ``norm_relu`` where it may stand in."""
-    return norm_relu(norm, x) if lean_norm(norm, x) else F.relu(norm(x), inplace=True)
+    return norm_relu(norm, x) if can_norm_relu(norm, x) else F.relu(norm(x), inplace=True)
 
 
 def _pack(tensor):
