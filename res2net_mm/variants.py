@@ -24,6 +24,9 @@ ARCHS = {
     'res2net152_v1b_26w_4s': dict(depth=152, base_width=26, scales=4, cardinality=1, stem='v1b', se=False),
 }
 
+# The keys of an arch (a row of ARCHS, or a dict given as ``arch``).
+ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
+
 # Bottleneck blocks per stage for each depth (He et al., 2016, Table 1).
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 STEMS = ('v1', 'v1b')

@@ -5,11 +5,10 @@ import os
 import torch
 
 from ..registry import MODELS
-from ..variants import ZOO
+from ..variants import ARCH_KEYS, ZOO
 from .io import CheckpointError, read_checkpoint, save_atomic
 from .layouts import LAYOUTS, STEM_NAMES, _rename, arch_name, infer_arch, to_ours
 
-ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
 RELEASE = ('the official Res2Net-PretrainedModels release '
            '(https://github.com/Res2Net/Res2Net-PretrainedModels, linked from '
            'https://mmcheng.net/res2net/)')
@@ -163,12 +162,12 @@ def load_pretrained(model, path, prefix=None):
     if '://' not in path and not os.path.isfile(path):
         raise FileNotFoundError(_missing_message(path, model.arch))
     state_dict, head, dropped, src = to_ours(read_checkpoint(path), 'auto', prefix, path)
-    try:
-        strict_fit(state_dict, '', model)
+    for key, value in model.state_dict().items():  # BN counters older files lack
+        if key.endswith('num_batches_tracked'):
+            state_dict.setdefault(key, torch.zeros_like(value))
+    try:  # Res2Net's _load_from_state_dict checks the fit (strict_fit)
+        model.load_state_dict(state_dict, strict=True)
     except CheckpointError as exc:
         raise CheckpointError(f'checkpoint {path} ({src} layout): {exc}') from None
-    for key, value in model.state_dict().items():  # BN counters older files lack
-        state_dict.setdefault(key, torch.zeros_like(value))
-    model.load_state_dict(state_dict, strict=True)
     print_log(f'loaded {path} ({src} layout, {len(state_dict)} tensors; dropped '
               f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')

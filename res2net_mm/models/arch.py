@@ -2,9 +2,8 @@
 at construction and an invalid one names itself and what is allowed."""
 import torch
 
-from ..variants import ARCHS, STAGE_BLOCKS, STEMS
+from ..variants import ARCH_KEYS, ARCHS, STAGE_BLOCKS, STEMS
 
-ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
 STAGE_POOLS = ('always', 'strided')
 STYLES = ('pytorch', 'caffe')
 MEMORY_FORMATS = dict(channels_last=torch.channels_last, contiguous=torch.contiguous_format)

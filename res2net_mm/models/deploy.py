@@ -11,46 +11,38 @@ import torch
 import torch.nn as nn
 
 from .bottle2neck import Bottle2neck
+from .fast import folded, is_foldable_norm, shortcut_pair, stem_pairs
 from .res2net import Res2Net
 
-FOLDABLE_NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)
-
-
-def _fuse_pair(conv, norm):
-    """Fold eval-mode ``norm`` into ``conv`` in place; True if it did."""
-    if (type(conv) is not nn.Conv2d or type(norm) not in FOLDABLE_NORMS
-            or norm.running_var is None or not norm.affine):
-        return False
-    with torch.no_grad():
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        bias = norm.bias - norm.running_mean * scale
-        if conv.bias is not None:
-            bias = bias + conv.bias * scale
-        conv.weight = nn.Parameter(conv.weight * scale.reshape(-1, 1, 1, 1),
-                                   requires_grad=conv.weight.requires_grad)
-        conv.bias = nn.Parameter(bias, requires_grad=conv.weight.requires_grad)
-    return True
-
-
 def _pairs(model):
-    """(owner, conv attribute path, norm attribute path) of a Res2Net's
-    conv+norm pairs, in our key names."""
-    if isinstance(model.conv1, nn.Sequential):
-        yield model.conv1, '0', '1'
-        yield model.conv1, '3', '4'
-        yield model, 'conv1.6', 'bn1'
-    else:
-        yield model, 'conv1', 'bn1'
+    """Every (conv, norm) pair of a Res2Net, as ``fast.py`` runs them."""
+    pairs = stem_pairs(model)
     for block in model.modules():
-        if not isinstance(block, Bottle2neck):
-            continue
-        yield block, 'conv1', 'bn1'
-        for i in range(len(block.convs)):
-            yield block, f'convs.{i}', f'bns.{i}'
-        yield block, 'conv3', 'bn3'
-        if isinstance(block.downsample, nn.Sequential):
-            n = len(block.downsample)
-            yield block.downsample, str(n - 2), str(n - 1)
+        if isinstance(block, Bottle2neck):
+            pairs += [(block.conv1, block.bn1), *zip(block.convs, block.bns),
+                      (block.conv3, block.bn3)]
+            if shortcut_pair(block) is not None:
+                pairs.append(shortcut_pair(block))
+    return pairs
+
+
+def _fold(model):
+    """Fold each foldable norm of ``model`` (a Res2Net) into its conv, then
+    put ``nn.Identity`` where the norm was."""
+    folded_norms = set()
+    with torch.no_grad():
+        for conv, norm in _pairs(model):
+            if type(conv) is not nn.Conv2d or not is_foldable_norm(norm):
+                continue
+            weight, bias = folded(conv, norm)
+            requires_grad = conv.weight.requires_grad
+            conv.weight = nn.Parameter(weight, requires_grad=requires_grad)
+            conv.bias = nn.Parameter(bias, requires_grad=requires_grad)
+            folded_norms.add(id(norm))
+    for name, module in list(model.named_modules()):
+        if id(module) in folded_norms:
+            parent, _, child = name.rpartition('.')
+            setattr(model.get_submodule(parent), child, nn.Identity())
 
 
 def fuse_conv_bn(module: nn.Module) -> nn.Module:
@@ -64,8 +56,5 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
     from mmcv.cnn import fuse_conv_bn as mmcv_fuse_conv_bn
     module.eval()
     for model in [m for m in module.modules() if isinstance(m, Res2Net)]:
-        for owner, conv_name, norm_name in _pairs(model):
-            if _fuse_pair(owner.get_submodule(conv_name), owner.get_submodule(norm_name)):
-                parent, _, name = norm_name.rpartition('.')
-                setattr(owner.get_submodule(parent) if parent else owner, name, nn.Identity())
+        _fold(model)
     return mmcv_fuse_conv_bn(module)

@@ -40,19 +40,25 @@ def supports(x) -> bool:
             and not torch.is_autocast_enabled(x.device.type))
 
 
+def is_foldable_norm(norm) -> bool:
+    """Whether ``norm`` in eval mode is an affine map that can move into the
+    conv before it: a BatchNorm with running statistics and affine terms."""
+    return (type(norm) in FOLDABLE_NORMS and norm.running_var is not None
+            and norm.weight is not None)
+
+
 def can_fold(conv, norm, x) -> bool:
     """Whether ``norm(conv(x))`` may run as one conv with folded weights:
-    autograd off, a plain conv followed by an eval-mode BatchNorm with
-    running statistics and affine terms, and folding is worth it: the conv's
-    output (~ batch x positions x out channels) is larger than its weight
-    (out x in channels x kernel taps), so scaling the weight costs less
-    than the norm pass over the output that it saves."""
+    autograd off, a plain conv followed by an eval-mode ``is_foldable_norm``,
+    and folding is worth it: the conv's output (~ batch x positions x out
+    channels) is larger than its weight (out x in channels x kernel taps),
+    so scaling the weight costs less than the norm pass over the output that
+    it saves."""
     if torch.is_grad_enabled() or type(conv) is not nn.Conv2d or conv.padding_mode != 'zeros':
         return False
     if isinstance(norm, nn.Identity):  # folded already (deploy.fuse_conv_bn)
         return True
-    if (norm.training or type(norm) not in FOLDABLE_NORMS
-            or norm.running_var is None or norm.weight is None):
+    if norm.training or not is_foldable_norm(norm):
         return False
     positions = x.shape[0] * x.shape[2] * x.shape[3] // (conv.stride[0] * conv.stride[1])
     return positions > conv.weight[0].numel()
@@ -122,13 +128,21 @@ def _multi_scale(block, x):
     return ys
 
 
-def _shortcut(block, x):
+def shortcut_pair(block):
+    """(conv, norm) of a block's projection shortcut ([AvgPool2d,] conv,
+    norm), or None for the identity."""
     if block.downsample is None:
+        return None
+    return tuple(block.downsample[-2:])
+
+
+def _shortcut(block, x):
+    pair = shortcut_pair(block)
+    if pair is None:
         return x
-    *pre, conv, norm = block.downsample  # [AvgPool2d,] conv, norm
-    for layer in pre:
+    for layer in block.downsample[:-2]:
         x = layer(x)
-    return conv_norm(conv, norm, x, relu=False)
+    return conv_norm(*pair, x, relu=False)
 
 
 def _block_forward(block, x):
@@ -155,13 +169,19 @@ def block_forward(block, x):
     return _block_forward(block, x)
 
 
-def _stem(model, x):
+def stem_pairs(model):
+    """The (conv, norm) pairs of a Res2Net's stem, each followed by a ReLU:
+    v1 one 7x7 conv; v1b three 3x3 convs (official keys conv1.{0,1,3,4,6})."""
     if not isinstance(model.conv1, nn.Sequential):
-        return conv_norm(model.conv1, model.bn1, x)
-    conv_a, norm_a, _, conv_b, norm_b, _, conv_c = model.conv1  # v1b: deep stem
-    x = conv_norm(conv_a, norm_a, x)
-    x = conv_norm(conv_b, norm_b, x)
-    return conv_norm(conv_c, model.bn1, x)
+        return [(model.conv1, model.bn1)]
+    conv_a, norm_a, _, conv_b, norm_b, _, conv_c = model.conv1
+    return [(conv_a, norm_a), (conv_b, norm_b), (conv_c, model.bn1)]
+
+
+def _stem(model, x):
+    for conv, norm in stem_pairs(model):
+        x = conv_norm(conv, norm, x)
+    return x
 
 
 def res2net_forward(model, x):
