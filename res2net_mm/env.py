@@ -11,7 +11,7 @@ import tempfile
 import traceback
 
 PACKAGES = ('torch', 'torchvision', 'numpy', 'mmengine', 'mmcv', 'mmdet', 'mmseg',
-            'mmpose', 'setuptools')
+            'mmpose', 'mmpretrain', 'setuptools')
 INSTALL_HINT = 'run `bash tools/install.sh` (it sets up .venv with the tested versions)'
 
 
@@ -38,8 +38,9 @@ def check_mmcv_ops():
 
 
 def check_downstream_imports():
-    """mmdet/mmseg assert the mmcv version at import; mmpose imports torchvision."""
-    for name in ('mmdet.models', 'mmseg.models', 'mmpose.models'):
+    """mmdet/mmseg assert the mmcv version at import; mmpose imports torchvision;
+    mmpretrain imports mat4py, einops and modelindex."""
+    for name in ('mmdet.models', 'mmseg.models', 'mmpose.models', 'mmpretrain.models'):
         importlib.import_module(name)
 
 
@@ -96,7 +97,7 @@ CHECKS = [
      'requirements/constraints.txt'),
     ('mmcv compiled ops run on CPU', check_mmcv_ops,
      'mmcv has no compiled ops (mmcv-lite?) or was built for another torch; ' + INSTALL_HINT),
-    ('mmdet / mmseg / mmpose import', check_downstream_imports,
+    ('mmdet / mmseg / mmpose / mmpretrain import', check_downstream_imports,
      'a downstream library fails to import (mmcv version bounds, missing ftfy/regex, '
      'xtcocotools built for numpy 1); ' + INSTALL_HINT),
     ("'mmdet::' config lookup (setuptools < 81)", check_setuptools,

@@ -22,14 +22,29 @@ ARCHS = {
     'res2net50_v1b_26w_4s':  dict(depth=50,  base_width=26, scales=4, cardinality=1, stem='v1b', se=False),  # 23.7M, 4.5G
     'res2net101_v1b_26w_4s': dict(depth=101, base_width=26, scales=4, cardinality=1, stem='v1b', se=False),  # 43.2M, 8.3G
     'res2net152_v1b_26w_4s': dict(depth=152, base_width=26, scales=4, cardinality=1, stem='v1b', se=False),
+    # CIFAR-100 (Table 4): the ResNeXt-29 skeleton (Xie et al., 2017): a 3x3
+    # stem, 3 stages of 3 blocks at strides 1/2/2, outputs 256/512/1024.
+    # "<c>c x <w>w x <s>s": c groups in each 3x3 conv, w channels per group in
+    # the first stage, s scales, so a split has w * c channels (doubling per
+    # stage), as for Res2NeXt-50; s = 1 is ResNeXt's bottleneck.
+    # Parameters with the 100-class fc (Table 4 in brackets).
+    'res2next29_6c_24w_4s':    dict(depth=29, base_width=24, scales=4, cardinality=6, stem='cifar', se=False),  # 23.7M (24.3M)
+    'res2next29_8c_25w_4s':    dict(depth=29, base_width=25, scales=4, cardinality=8, stem='cifar', se=False),  # 33.0M (33.8M)
+    'res2next29_6c_24w_6s':    dict(depth=29, base_width=24, scales=6, cardinality=6, stem='cifar', se=False),  # 36.2M (36.7M)
+    'se_res2next29_6c_24w_4s': dict(depth=29, base_width=24, scales=4, cardinality=6, stem='cifar', se=True),   # 24.2M (26.0M)
+    'se_res2next29_8c_25w_4s': dict(depth=29, base_width=25, scales=4, cardinality=8, stem='cifar', se=True),   # 33.5M (34.0M)
+    'se_res2next29_6c_24w_6s': dict(depth=29, base_width=24, scales=6, cardinality=6, stem='cifar', se=True),   # 36.7M (36.9M)
+    'resnext29_8c_64w':        dict(depth=29, base_width=64, scales=1, cardinality=8, stem='cifar', se=False),  # 34.5M (34.4M)
+    'se_resnext29_8c_64w':     dict(depth=29, base_width=64, scales=1, cardinality=8, stem='cifar', se=True),   # 35.0M (35.1M)
 }
 
 # The keys of an arch (a row of ARCHS, or a dict given as ``arch``).
 ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'stem', 'se')
 
 # Bottleneck blocks per stage for each depth (He et al., 2016, Table 1).
-STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
-STEMS = ('v1', 'v1b')
+# Depth 29: the CIFAR ResNeXt-29 (Xie et al., 2017), 3 stages.
+STAGE_BLOCKS = {29: (3, 3, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+STEMS = ('v1', 'v1b', 'cifar')
 
 # Published facts. params: backbone only (no ImageNet fc), from the official
 # checkpoints; gflops: the paper's Table 3 / official MACs at 224x224;
@@ -50,3 +65,18 @@ ZOO = {
     'res2net101_v1b_26w_4s': dict(params=43_176_920, gflops=8.3, top1=None, checkpoint='res2net101_v1b_26w_4s-0812c246.pth'),
     'res2net152_v1b_26w_4s': dict(params=None,       gflops=None, top1=None, checkpoint=None),
 }
+# Table 4, CIFAR-100: parameters in millions with the 100-class classifier
+# (within 3% of ours except SE-6c x 24w x 4s: see README, "CIFAR-100"), and
+# top-1 accuracy (100 - top-1 error).
+CIFAR = {
+    'res2next29_6c_24w_4s':    dict(params_m=24.3, top1=83.02),
+    'res2next29_8c_25w_4s':    dict(params_m=33.8, top1=83.07),
+    'res2next29_6c_24w_6s':    dict(params_m=36.7, top1=83.21),
+    'se_res2next29_6c_24w_4s': dict(params_m=26.0, top1=83.32),
+    'se_res2next29_8c_25w_4s': dict(params_m=34.0, top1=83.36),
+    'se_res2next29_6c_24w_6s': dict(params_m=36.9, top1=83.44),
+    'resnext29_8c_64w':        dict(params_m=34.4, top1=82.10),
+    'se_resnext29_8c_64w':     dict(params_m=35.1, top1=83.23),
+}
+# No published ImageNet facts or weights for the CIFAR nets.
+ZOO.update({name: dict(params=None, gflops=None, top1=None, checkpoint=None) for name in CIFAR})

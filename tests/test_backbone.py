@@ -12,14 +12,23 @@ def small_input(batch=2, h=64, w=64):
     return torch.randn(batch, 3, h, w)
 
 
+def expected_outputs(arch):
+    """Channels and strides of every stage: ImageNet nets 4 stages from
+    stride 4, the CIFAR nets (stem 'cifar') 3 stages from stride 1."""
+    if ARCHS[arch]['stem'] == 'cifar':
+        return [256, 512, 1024], [1, 2, 4]
+    return [256, 512, 1024, 2048], [4, 8, 16, 32]
+
+
 @pytest.mark.parametrize('arch', sorted(ARCHS))
 def test_outputs_match_declared_channels_and_strides(arch):
-    model = Res2Net(arch, out_indices=(0, 1, 2, 3)).eval()
-    assert model.out_channels == [256, 512, 1024, 2048]
-    assert model.out_strides == [4, 8, 16, 32]
+    model = Res2Net(arch).eval()  # default out_indices: every stage
+    channels, strides = expected_outputs(arch)
+    assert model.out_channels == channels
+    assert model.out_strides == strides
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 97, 131))  # odd size, batch 1
-    assert len(outs) == 4
+    assert len(outs) == len(channels)
     for out, channels, stride in zip(outs, model.out_channels, model.out_strides):
         assert out.shape == (1, channels, -(-97 // stride), -(-131 // stride))
 
@@ -174,9 +183,9 @@ def test_mmdet_style_arguments():
 
 @pytest.mark.parametrize('kwargs,message', [
     (dict(arch='res2net50_99w_4s'), "valid names: ['res2net101_26w_4s'"),
-    (dict(arch=dict(depth=34, base_width=26, scales=4)), 'depth must be one of [50, 101, 152]'),
+    (dict(arch=dict(depth=34, base_width=26, scales=4)), 'depth must be one of [29, 50, 101, 152]'),
     (dict(arch=dict(depth=50, base_width=26, scales=0)), 'scales must be an int >= 1, got 0'),
-    (dict(arch=dict(depth=50, base_width=26, scales=4, stem='v1d')), "stem must be one of ('v1', 'v1b')"),
+    (dict(arch=dict(depth=50, base_width=26, scales=4, stem='v1d')), "stem must be one of ('v1', 'v1b', 'cifar')"),
     (dict(arch=dict(depth=50, width=26, scales=4)), "unknown arch keys ['width']"),
     (dict(arch='res2net50_26w_4s', depth=50), 'give either arch or'),
     (dict(out_indices=(4,)), 'out_indices must be in [0, 4)'),

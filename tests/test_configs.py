@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))
 NAMES = [path.stem for path in CONFIGS]
 SCOPES = dict(faster_rcnn='mmdet', mask_rcnn='mmdet', deeplabv3plus='mmseg',
-              simplebaseline='mmpose')
+              simplebaseline='mmpose', cls='mmpretrain')
 MAIN = ('faster_rcnn_r2n50_coco', 'faster_rcnn_r2n50_voc', 'mask_rcnn_r2n50_coco',
         'deeplabv3plus_r2n50_voc12aug', 'simplebaseline_r2n50_coco')
 COCO_SAMPLE = Path(os.environ.get('RES2NET_MM_COCO_SAMPLE',
@@ -64,6 +64,8 @@ def expected_metrics(cfg):
             keys.append('mIoU')
         elif kind == ('mmpose', 'CocoMetric'):
             keys += POSE_KEYS
+        elif kind == ('mmpretrain', 'Accuracy'):
+            keys += [f'accuracy/top{k}' for k in evaluator['topk']]
     return keys
 
 
@@ -136,10 +138,17 @@ def test_config_declares_plugin_and_scope(name):
 
 
 def arch_of(name):
-    """The Res2Net arch a config name promises: r2n<depth>[_<w>w<s>s]."""
-    match = re.search(r'_r2n(\d+)(?:_(\d+)w(\d+)s)?_', name)
-    width, scales = match[2] or '26', match[3] or '4'
-    return f'res2net{match[1]}_{width}w_{scales}s'
+    """The Res2Net arch a config name promises: [se]r2n<depth>[_<w>w<s>s][_v1b]
+    (26w x 4s by default), r2next50 or the CIFAR r2next29 / rx29 nets."""
+    match = re.search(r'_(se)?(r2n|r2next|rx)(\d+)(?:_(\d+)c)?(?:_?(\d+)w)?(?:(\d+)s)?(_v1b)?_', name)
+    se, kind, depth, groups, width, scales, v1b = match.groups()
+    if depth == '29':
+        stem = 'resnext29' if kind == 'rx' else 'res2next29'
+        return f'{"se_" if se else ""}{stem}_{groups}c_{width}w' + (f'_{scales}s' if scales else '')
+    if kind == 'r2next':
+        return f'res2next{depth}'
+    v1b = '_v1b' if v1b else ''
+    return f'{"se_" if se else ""}res2net{depth}{v1b}_{width or 26}w_{scales or 4}s'
 
 
 def _expected_checkpoint(backbone):
@@ -152,12 +161,17 @@ def _expected_checkpoint(backbone):
 @pytest.mark.parametrize('name', NAMES)
 def test_config_backbone_and_pretrained_checkpoint(name):
     backbone = _load(name).model.backbone
-    if '_r2n' in name:
+    if re.search(r'_(se)?r2n', name):
         assert arch_of(name) in ARCHS
         assert backbone.type == 'res2net_mm.Res2Net' and backbone.arch == arch_of(name)
+    elif backbone.type == 'res2net_mm.Res2Net':  # a ResNeXt baseline built by ours
+        assert arch_of(name) in ARCHS and backbone.arch == arch_of(name)
     else:
         assert backbone.type == 'ResNet' and f'_r{backbone.depth}_' in name
-    assert backbone.init_cfg == dict(type='Pretrained', checkpoint=_expected_checkpoint(backbone))
+    if name.startswith('cls_'):  # trained from scratch, as in the paper
+        assert backbone.get('init_cfg') is None
+    else:
+        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=_expected_checkpoint(backbone))
 
 
 def _without_backbone(cfg):
@@ -166,12 +180,37 @@ def _without_backbone(cfg):
     return data
 
 
-@pytest.mark.parametrize('name', [n for n in NAMES if '_r2n' in n])
+def baseline_of(name):
+    """The ResNet / ResNeXt config a Res2Net config is compared with."""
+    method, se, depth = re.match(r'(.+?)_(se)?r2n(?:ext)?(\d+)_', name).groups()
+    dataset = name.rsplit('_', 1)[1]
+    if depth == '29':  # CIFAR: ResNeXt-29 8c x 64w, with SE for the SE nets
+        return f'{method}_{se or ""}rx29_8c64w_{dataset}'
+    return f'{method}_r{depth}_{dataset}'
+
+
+RES2NET_CONFIGS = [n for n in NAMES if re.search(r'_(se)?r2n', n) and '_299_' not in n]
+
+
+@pytest.mark.parametrize('name', RES2NET_CONFIGS)
 def test_res2net_config_changes_only_the_backbone(name):
-    method, depth = re.match(r'(.+)_r2n(\d+)_', name).groups()
-    baseline = f'{method}_r{depth}_{name.rsplit("_", 1)[1]}'
+    baseline = baseline_of(name)
     assert baseline in NAMES
     assert _without_backbone(_load(name)) == _without_backbone(_load(baseline))
+
+
+def test_res2net_299_changes_only_the_input_size():
+    big, base = _load('cls_r2n50_299_in1k').to_dict(), _load('cls_r2n50_in1k').to_dict()
+    sizes = {key: [t for t in big[key]['dataset']['pipeline'] if t != dict(type='LoadImageFromFile')
+                   and t['type'] != 'PackInputs' and t['type'] != 'RandomFlip']
+             for key in ('train_dataloader', 'test_dataloader')}
+    assert sizes == dict(train_dataloader=[dict(type='RandomResizedCrop', scale=299)],
+                         test_dataloader=[dict(type='ResizeEdge', scale=342, edge='short'),
+                                          dict(type='CenterCrop', crop_size=299)])
+    for cfg in (big, base):
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[key]['dataset'].pop('pipeline')
+    assert big == base
 
 
 @pytest.mark.parametrize('name', [n for n in NAMES if n.startswith('deeplabv3plus')])

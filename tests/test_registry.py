@@ -40,6 +40,7 @@ def test_mmcv_ops_run_on_cpu_with_hand_checked_values():
     # mmseg passes the model-level `pretrained` on to the backbone.
     ('mmseg', 'mmseg::_base_/models/deeplabv3plus_r50-d8.py', 'pretrained=None, '),
     ('mmpose', 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py', ''),
+    ('mmpretrain', 'mmpretrain::resnet/resnet50_8xb32_in1k.py', ''),
 ])
 def test_each_library_builds_a_stock_model_and_ours_by_scoped_name(tmp_path, scope, base, extra):
     cfg = load_config(tmp_path, f"""
@@ -67,6 +68,12 @@ def test_plain_name_keeps_mmdet_own_res2net_without_opt_in():
     from mmdet.models.backbones import Res2Net as MMDetRes2Net
     backbone = build_in_scope('mmdet', dict(type='Res2Net', depth=50))
     assert type(backbone) is MMDetRes2Net
+
+
+def test_plain_name_keeps_mmpretrain_own_res2net_without_opt_in():
+    from mmpretrain.models.backbones import Res2Net as MMPretrainRes2Net
+    backbone = build_in_scope('mmpretrain', dict(type='Res2Net', depth=50))
+    assert type(backbone) is MMPretrainRes2Net
 
 
 def run_python(code):
@@ -100,6 +107,29 @@ def test_mmdet_opt_in_makes_plain_name_ours(tmp_path):
         """)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ['res2net_mm.models.res2net', 'RetinaNet']
+
+
+def test_mmpretrain_opt_in_makes_plain_name_ours(tmp_path):
+    (tmp_path / 'cfg.py').write_text(textwrap.dedent("""
+        _base_ = 'mmpretrain::res2net/res2net50-w14-s8_8xb32_in1k.py'
+        custom_imports = dict(imports=['res2net_mm.mmpretrain_override'],
+                              allow_failed_imports=False)
+        """))
+    result = run_python(f"""
+        import torch
+        from mmengine.config import Config
+        from mmengine.registry import DefaultScope
+        from mmpretrain.registry import MODELS
+        cfg = Config.fromfile({str(tmp_path / 'cfg.py')!r})
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build(cfg.model).eval()
+            resnet = MODELS.build(dict(type='ResNet', depth=18))
+        print(type(model.backbone).__module__, model.backbone.arch['scales'],
+              model.backbone.arch['base_width'], type(resnet).__name__,
+              tuple(model(torch.rand(1, 3, 64, 64)).shape))
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['res2net_mm.models.res2net', '8', '14', 'ResNet', '(1,', '1000)']
 
 
 def test_failed_plugin_import_raises(tmp_path):

@@ -4,7 +4,7 @@
 # Installs the tested stack (requirements/constraints.txt): torch + torchvision
 # first, then mmcv 2.1.0 built from source WITH its compiled ops (the built
 # wheel is cached outside the repo, keyed by torch version and Python ABI),
-# then mmengine / mmdet / mmseg / mmpose and this package in editable mode.
+# then mmengine / mmdet / mmseg / mmpose / mmpretrain and this package in editable mode.
 # See ../shared/STACK.md for why each step looks the way it does.
 #
 # Environment:
@@ -74,13 +74,14 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     rm -rf "$src"
     rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
 fi
-log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose"
+log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose, mmpretrain"
 pipc "$(pin mmengine)" addict packaging Pillow pyyaml yapf opencv-python
 install_wheel "$wheel_dir"/mmcv-*.whl
 pipc "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
      json_tricks munkres scipy matplotlib pycocotools
 # mmpose declares chumpy, which neither builds nor is ever imported.
 pipc --no-deps "$(pin mmpose)"
+pipc "$(pin mmpretrain)"
 
 # xtcocotools' published wheel is built against numpy 1: rebuild it for ours.
 np_v=$("$vpy" -c 'import numpy; print(numpy.__version__)')

@@ -239,14 +239,22 @@ def build_shapes_dataset(dataset, num_train=200, num_val=50, image_size=192,
     if 'data_root' not in dataset:
         raise KeyError('res2net_mm.ShapesDataset needs dataset.data_root, '
                        'the folder to generate the shapes data into')
-    params = dict(num_train=num_train, num_val=num_val,
-                  image_size=image_size, seed=seed)
+    prepare_shapes(dataset['data_root'], num_train=num_train, num_val=num_val,
+                   image_size=image_size, seed=seed)
+    return DATASETS.build(dataset)
+
+
+def prepare_shapes(root, derive=None, **params):
+    """``generate_shapes(root, **params)`` in the main process (logged when
+    it generates), then ``derive(paths)`` there if given; the other
+    processes of a distributed job wait. Returns the paths on every rank."""
+    paths = _layout(Path(root).resolve())
     if is_main_process():
-        root = dataset['data_root']
-        if not _is_generated(_layout(Path(root).resolve()),
-                             dict(version=GENERATOR_VERSION, params=params)):
+        if not _is_generated(paths, dict(version=GENERATOR_VERSION, params=params)):
             print_log(f'generating the shapes data {params} into {root} '
                       '(once)', logger='current')
         generate_shapes(root, **params)
+        if derive is not None:
+            derive(paths)
     barrier()
-    return DATASETS.build(dataset)
+    return paths

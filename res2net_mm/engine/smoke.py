@@ -14,7 +14,8 @@ installation::
     smoke_config(cfg, generate_shapes('data/shapes', 4, 4, 128), 'work_dirs/smoke')
     build_runner(cfg).train()
 """
-from ..datasets import KEYPOINT_METAINFO_FILE, KEYPOINT_NAMES, SHAPE_CLASSES
+from ..datasets import (KEYPOINT_METAINFO_FILE, KEYPOINT_NAMES, SHAPE_CLASSES,
+                        generate_shape_crops)
 from .data_check import leaf_datasets
 
 LOADER_SPLITS = dict(train_dataloader='train', val_dataloader='val',
@@ -48,10 +49,22 @@ def _keypoints(leaf, split, shapes, voc_root):
                 bbox_file=None, metainfo=dict(from_file=KEYPOINT_METAINFO_FILE))
 
 
+def _classification(leaf, split, shapes, voc_root):
+    # ImageNet / CIFAR-100 become the per-object crops in the ImageNet folder
+    # layout, read by mmpretrain's CustomDataset.
+    crops = generate_shape_crops(shapes)
+    for key in ('split', 'ann_file', 'test_mode'):
+        leaf.pop(key, None)
+    leaf.update(type='CustomDataset', data_root=crops['root'], data_prefix=split,
+                with_label=True, classes=list(SHAPE_CLASSES))
+
+
 RETARGET = {('mmdet', 'CocoDataset'): _coco_detection,
             ('mmdet', 'VOCDataset'): _voc_detection,
             ('mmseg', 'PascalVOCDataset'): _segmentation,
-            ('mmpose', 'CocoDataset'): _keypoints}
+            ('mmpose', 'CocoDataset'): _keypoints,
+            ('mmpretrain', 'ImageNet'): _classification,
+            ('mmpretrain', 'CIFAR100'): _classification}
 
 
 def _retarget_model(cfg, scope):
@@ -62,6 +75,9 @@ def _retarget_model(cfg, scope):
                 cfg.model.roi_head[head].num_classes = len(SHAPE_CLASSES)
     elif scope == 'mmpose':
         cfg.model.head.out_channels = len(KEYPOINT_NAMES)
+    elif scope == 'mmpretrain':
+        cfg.model.head.num_classes = len(SHAPE_CLASSES)
+        cfg.data_preprocessor.num_classes = len(SHAPE_CLASSES)  # the Runner's
 
 
 def _retarget_evaluators(cfg, shapes):
@@ -75,13 +91,17 @@ def _retarget_evaluators(cfg, shapes):
 
 def shrink_pipeline(pipeline, image_size):
     """Scale every resize/crop/pad size so that the short side becomes
-    ``image_size`` (aspect ratios kept); top-down crops stay as they are."""
+    ``image_size`` (aspect ratios kept); top-down crops stay as they are.
+    Square sizes given as one int (classification) larger than
+    ``image_size`` scale by ``image_size / 224`` (ImageNet's crop)."""
     for transform in pipeline:
         for key in ('scale', 'crop_size', 'size'):
             value = transform.get(key)
             if isinstance(value, (tuple, list)) and len(value) == 2:
                 factor = image_size / min(value)
                 transform[key] = tuple(round(v * factor) for v in value)
+            elif isinstance(value, int) and value > image_size:
+                transform[key] = round(value * image_size / 224)
 
 
 def _shrink_schedule(cfg, max_iters, val_interval, checkpoint_interval):
@@ -103,7 +123,7 @@ def smoke_config(cfg, shapes, work_dir, voc_root=None, image_size=128,
 
     Args:
         cfg (mmengine.Config): A config of ``configs/`` (mmdet COCO/VOC,
-            mmseg VOC, mmpose COCO).
+            mmseg VOC, mmpose COCO, mmpretrain ImageNet/CIFAR-100).
         shapes (dict): Paths returned by ``generate_shapes``.
         work_dir (str): The runner's work_dir.
         voc_root (str | None): A VOCdevkit made of the shapes (VOC
@@ -129,7 +149,7 @@ def smoke_config(cfg, shapes, work_dir, voc_root=None, image_size=128,
     if batch_size is None:
         batch_size = 2 if scope == 'mmseg' else 1
     cfg.train_dataloader.batch_size = batch_size
-    if 'size' in cfg.model.data_preprocessor:  # mmseg pads to the crop size
+    if scope == 'mmseg' and 'size' in cfg.model.data_preprocessor:  # pads to the crop size
         cfg.model.data_preprocessor.size = (image_size, image_size)
     _retarget_model(cfg, scope)
     _retarget_evaluators(cfg, shapes)

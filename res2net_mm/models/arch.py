@@ -73,6 +73,9 @@ def resolve_arch(arch, depth=None, scales=None, base_width=None, deep_stem=None,
     _check(arch['stem'] in STEMS, f'stem must be one of {STEMS}, got {arch["stem"]!r}')
     _check(isinstance(arch['se'], bool), f'se must be a bool, got {arch["se"]!r}')
     v1b = arch['stem'] == 'v1b'
+    _check(arch['stem'] != 'cifar' or not (deep_stem or avg_down),
+           f'the cifar stem has no deep stem or avg-pool shortcut, got '
+           f'deep_stem={deep_stem!r}, avg_down={avg_down!r}')
     return dict(arch, stage_blocks=STAGE_BLOCKS[arch['depth']],
                 deep_stem=v1b if deep_stem is None else bool(deep_stem),
                 avg_down=v1b if avg_down is None else bool(avg_down))
@@ -88,8 +91,10 @@ def validate_runtime_args(*, num_stages, strides, dilations, out_indices, frozen
     gives one dilation per block of the last built stage. ``memory_format``
     None means the default of ``impl``.
     """
-    _check(num_stages in (1, 2, 3, 4) and not isinstance(num_stages, bool),
-           f'num_stages must be 1..4, got {num_stages!r}')
+    _check(isinstance(num_stages, int) and not isinstance(num_stages, bool)
+           and 1 <= num_stages <= len(stage_blocks),
+           f'num_stages must be 1..{len(stage_blocks)} (the stages of the arch), '
+           f'got {num_stages!r}')
     for name, values in (('strides', strides), ('dilations', dilations)):
         _per_stage(name, values, num_stages)
         for v in values:

@@ -44,7 +44,8 @@ class Res2Net(BaseModule):
         stem_channels (int | None): Stem output channels (None:
             ``base_channels``). Defaults to None.
         base_channels (int): Planes of the first stage. Defaults to 64.
-        num_stages (int): Stages, 1 to 4. Defaults to 4.
+        num_stages (int | None): Stages to build, 1 to the arch's (4; 3 for
+            the CIFAR nets). Defaults to None: all of them.
         strides, dilations (Sequence[int] | None): One per stage. Output
             stride 16 is ``strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2)``.
             Defaults to None: ``(1, 2, 2, 2)`` and ``(1, 1, 1, 1)`` cut to
@@ -57,8 +58,8 @@ class Res2Net(BaseModule):
             pass-through split, stride 1 and dilated stages included, with
             ``AvgPool2d(3, 1, 1)``) or 'strided' (mmdet's numerics: only when
             the stride is not 1). Defaults to 'always'.
-        out_indices (Sequence[int]): Stages whose outputs are returned.
-            Defaults to (0, 1, 2, 3).
+        out_indices (Sequence[int] | None): Stages whose outputs are
+            returned. Defaults to None: every built stage, (0, 1, 2, 3).
         style (str): 'pytorch' or 'caffe' (stride in the first 1x1 conv).
             Defaults to 'pytorch'.
         frozen_stages (int): Stages to freeze (-1: none, 0: stem only).
@@ -104,10 +105,10 @@ class Res2Net(BaseModule):
 
     def __init__(self, arch=None, depth=None, scales=None, base_width=None,
                  deep_stem=None, avg_down=None, in_channels=3,
-                 stem_channels=None, base_channels=64, num_stages=4,
+                 stem_channels=None, base_channels=64, num_stages=None,
                  strides=None, dilations=None,
                  contract_dilation=False, multi_grid=None, stage_pool='always',
-                 out_indices=(0, 1, 2, 3), style='pytorch', frozen_stages=-1,
+                 out_indices=None, style='pytorch', frozen_stages=-1,
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  norm_eval=False, dcn=None, stage_with_dcn=None,
                  plugins=None, with_cp=False, zero_init_residual=True, impl='fast',
@@ -120,6 +121,10 @@ class Res2Net(BaseModule):
         super().__init__(init_cfg if init_cfg is not None else DEFAULT_INIT)
         self.arch = resolve_arch(arch, depth=depth, scales=scales, base_width=base_width,
                                  deep_stem=deep_stem, avg_down=avg_down)
+        if num_stages is None:
+            num_stages = len(self.arch['stage_blocks'])
+        if out_indices is None and isinstance(num_stages, int):
+            out_indices = tuple(range(num_stages))
         strides = DEFAULT_STRIDES[:num_stages] if strides is None else strides
         dilations = (1, ) * num_stages if dilations is None else dilations
         stage_with_dcn = (False, ) * num_stages if stage_with_dcn is None else stage_with_dcn
@@ -146,7 +151,7 @@ class Res2Net(BaseModule):
                          cardinality=self.arch['cardinality'], se=self.arch['se'],
                          stage_pool=stage_pool == 'always', style=style,
                          conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp)
-        inplanes, total_stride = stem_channels, 4
+        inplanes, total_stride = stem_channels, 1 if self.arch['stem'] == 'cifar' else 4
         self.out_channels, self.out_strides, self.res_layers = [], [], []
         for i, num_blocks in enumerate(self.arch['stage_blocks'][:num_stages]):
             planes = base_channels * 2**i
@@ -182,8 +187,15 @@ class Res2Net(BaseModule):
 
     def _make_stem(self, in_channels, stem_channels):
         """v1: 7x7 conv; v1b: three 3x3 convs (official keys conv1.{0,1,3,4,6}),
-        each followed by bn1 / relu."""
-        if self.arch['deep_stem']:
+        each followed by bn1 / relu, then a 3x3 max-pool (stride 4 in all);
+        cifar: one 3x3 conv at stride 1 and no pool (ResNeXt-29, Xie et al.
+        2017, Sec. 5.3)."""
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        if self.arch['stem'] == 'cifar':
+            self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, 3,
+                                          padding=1, bias=False)
+            self.maxpool = nn.Identity()
+        elif self.arch['deep_stem']:
             mid = stem_channels // 2
             self.conv1 = nn.Sequential(
                 build_conv_layer(self.conv_cfg, in_channels, mid, 3, stride=2, padding=1, bias=False),
@@ -196,7 +208,6 @@ class Res2Net(BaseModule):
                                           stride=2, padding=3, bias=False)
         self.bn1 = build_norm_layer(self.norm_cfg, stem_channels)[1]
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
     def _make_stage(self, inplanes, planes, stride, block_dilations, **block_cfg):
         downsample = None

@@ -1,0 +1,5 @@
+# ImageNet classification, ResNet-101: the baseline of Res2Net-101 in the
+# paper's Table 2 (top-1 error 22.63). Res2Net: cls_r2n101_in1k.py.
+_base_ = './_base_/cls_imagenet.py'
+
+model = dict(backbone=dict(depth=101))

@@ -1,0 +1,14 @@
+# ImageNet classification, Res2Net-50 18w x 6s: the backbone of the 18w x 6s rows of Tables 7-8; no published weights.
+# The paper's recipe (configs/_base_/cls_imagenet.py); identical to
+# cls_r50_in1k.py except for the backbone. Pretrain a backbone that has no
+# published weights with it, then point a downstream config at the checkpoint
+# (README, "Classification").
+_base_ = './cls_r50_in1k.py'
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='res2net_mm.Res2Net',
+        arch='res2net50_18w_6s',
+        out_indices=(3, ),
+        zero_init_residual=False))

@@ -1,0 +1,14 @@
+# ImageNet classification, Res2Net-50 26w x 8s: Table 3, top-1 error 20.80.
+# The paper's recipe (configs/_base_/cls_imagenet.py); identical to
+# cls_r50_in1k.py except for the backbone. Pretrain a backbone that has no
+# published weights with it, then point a downstream config at the checkpoint
+# (README, "Classification").
+_base_ = './cls_r50_in1k.py'
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='res2net_mm.Res2Net',
+        arch='res2net50_26w_8s',
+        out_indices=(3, ),
+        zero_init_residual=False))
