@@ -1,8 +1,15 @@
 """Test a checkpoint of a config of configs/ and print its metrics: COCO
-AP/AR tables (bbox, segm, keypoints), VOC mAP or mIoU.
+AP/AR tables (bbox, segm, keypoints), VOC mAP, mIoU or top-1/top-5.
+
+A published classifier file (official, timm, torchvision: backbone keys at
+the top level and an ``fc``) tests as it is in a classification config: its
+keys are moved to ``backbone.*`` / ``head.fc.*``, the backbone's layout is
+converted, and the whole model loads strictly (a wrong number of classes or
+another architecture is a named error).
 
 Examples:
     python tools/test.py configs/faster_rcnn_r2n50_coco.py work_dirs/faster_rcnn_r2n50_coco/epoch_12.pth
+    python tools/test.py configs/cls_r2n50_in1k.py res2net50_26w_4s-06e79181.pth
     python tools/test.py CONFIG CHECKPOINT --show-dir vis --out preds.pkl
     python tools/test.py CONFIG CHECKPOINT --fuse-conv-bn   # deploy: BN folded
     bash tools/dist_test.sh CONFIG CHECKPOINT 8
@@ -12,7 +19,9 @@ import os.path as osp
 import sys
 
 from mmengine.dist import get_rank
+from mmengine.model import is_model_wrapper
 
+from res2net_mm.checkpoint import CheckpointError, is_bare_classifier, load_classifier
 from res2net_mm.engine import (UnusableCheckpointError, add_dump, add_runner_args,
                                build_runner, check_data_paths, enable_show_dir,
                                format_metrics, load_config, read_tool_checkpoint,
@@ -37,7 +46,9 @@ def parse_args(argv=None):
 
 def setup_config(args):
     """The config to test: ``args`` applied, its data and the checkpoint
-    (a local file must be one torch can read) checked."""
+    (a local file must be one torch can read) checked; and the checkpoint if
+    it is a bare classifier file for ``load_classifier`` (else None: the
+    runner loads ``load_from``)."""
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args)
@@ -51,18 +62,27 @@ def setup_config(args):
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='res2net_mm.FuseConvBNHook')]
     check_data_paths(cfg, ('test', ))
-    if '://' not in args.checkpoint:
-        read_tool_checkpoint(args.checkpoint)
-    return cfg
+    checkpoint = None if '://' in args.checkpoint else read_tool_checkpoint(args.checkpoint)
+    if checkpoint is not None and is_bare_classifier(checkpoint):
+        cfg.load_from = None
+        return cfg, checkpoint
+    return cfg, None
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        cfg = setup_config(args)
+        cfg, classifier = setup_config(args)
     except (FileNotFoundError, UnusableCheckpointError) as exc:  # the checkpoint or the dataset
         sys.exit(f'error: {exc}')
-    metrics = build_runner(cfg).test()
+    runner = build_runner(cfg)
+    if classifier is not None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        try:
+            load_classifier(model, classifier, args.checkpoint)
+        except CheckpointError as exc:
+            sys.exit(f'error: {exc}')
+    metrics = runner.test()
     if get_rank() == 0:
         print(format_metrics(metrics, f'Test metrics of {args.checkpoint}'))
 

@@ -5,15 +5,14 @@
 # crops + horizontal flip; test: short side 256, center crop 224; top-1/top-5.
 # ImageClassifier: backbone -> global average pooling -> linear classifier.
 # Every classification config (configs/cls_*_in1k.py) inherits this one and
-# sets the backbone; the stock bases are mmpretrain's ResNet-50 recipe files.
+# sets the backbone (and the plugin import); the stock bases are mmpretrain's
+# ResNet-50 recipe files.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     'mmpretrain::_base_/datasets/imagenet_bs64.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-
-custom_imports = dict(imports=['res2net_mm'], allow_failed_imports=False)
 
 # The paper trains from scratch with the plain PyTorch ImageNet recipe: no
 # zero-initialised residual norms (mmpretrain's ResNet default).

@@ -1,7 +1,8 @@
 """Matplotlib drawings of the demo: predictions next to ground truth, curves.
 
 Each ``draw_*`` function draws one validation data sample of one library
-(mmdet ``DetDataSample``, mmseg ``SegDataSample``, mmpose ``PoseDataSample``)
+(mmdet ``DetDataSample``, mmseg ``SegDataSample``, mmpose ``PoseDataSample``,
+mmpretrain ``DataSample``)
 into a matplotlib axis; ``draw_sample`` picks the right one from the fields
 the sample holds. Predictions and ground truth are in the coordinates of the
 original image, as the OpenMMLab models return them at test time.
@@ -128,15 +129,30 @@ def draw_keypoints(ax, sample, meta, margin=0.25):
         ax.set_ylim(min(y1 + pad, image.shape[0]), max(y0 - pad, 0))
 
 
+def draw_classification(ax, sample, meta):
+    """The image, titled with the predicted class and score, green when it
+    is the ground truth's class, red (naming the truth) when not."""
+    ax.imshow(_image(sample))
+    classes = meta['classes']
+    pred, truth = int(sample.pred_label), int(sample.gt_label)
+    score = float(sample.pred_score[pred])
+    text = f'{classes[pred]} {score:.2f}' + ('' if pred == truth else f' ({classes[truth]})')
+    ax.text(0.5, -0.08, text, transform=ax.transAxes, ha='center', va='top', fontsize=7,
+            color='green' if pred == truth else 'red')
+
+
 LEGENDS = dict(
+    classification='below: predicted class and score (red: wrong, truth in brackets)',
     detection='dashed white: ground truth, coloured: predictions',
     segmentation='left: prediction, right: ground truth',
     keypoints='white rings: ground truth, dots: prediction')
 
 
 def sample_kind(sample):
-    """'segmentation', 'keypoints' or 'detection': what ``sample`` predicts.
-    """
+    """'segmentation', 'keypoints', 'detection' or 'classification': what
+    ``sample`` predicts."""
+    if 'pred_label' in sample:
+        return 'classification'
     if 'pred_sem_seg' in sample:
         return 'segmentation'
     pred = sample.get('pred_instances', {})
@@ -144,7 +160,7 @@ def sample_kind(sample):
         return 'keypoints'
     if 'bboxes' in pred:
         return 'detection'
-    raise ValueError('no predictions to draw: expected pred_sem_seg or '
+    raise ValueError('no predictions to draw: expected pred_label, pred_sem_seg or '
                      'pred_instances with keypoints or bboxes, got fields '
                      f'{sorted(sample.keys())}')
 
@@ -152,7 +168,9 @@ def sample_kind(sample):
 def draw_sample(ax, sample, meta, score_thr=0.3):
     """Draw ``sample`` with the drawer of its kind (see ``sample_kind``)."""
     kind = sample_kind(sample)
-    if kind == 'segmentation':
+    if kind == 'classification':
+        draw_classification(ax, sample, meta)
+    elif kind == 'segmentation':
         draw_segmentation(ax, sample, meta)
     elif kind == 'keypoints':
         draw_keypoints(ax, sample, meta)

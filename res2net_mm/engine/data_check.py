@@ -51,6 +51,9 @@ def _dataset_paths(dataset, where):
     else:
         paths.append((f'{where}.ann_file', _join(root, dataset.get('ann_file'))))
         prefixes = dataset.get('data_prefix') or {}
+        if isinstance(prefixes, str):  # mmpretrain: one folder
+            paths.append((f'{where}.data_prefix', _join(root, prefixes)))
+            prefixes = {}
         paths += [(f'{where}.data_prefix.{key}', _join(root, value))
                   for key, value in prefixes.items()]
     return [(key, path) for key, path in paths if _is_local(path)]

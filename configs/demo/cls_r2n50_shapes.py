@@ -1,0 +1,78 @@
+# Demo: ImageNet-style classification, Res2Net-50 (26w x 4s), trained from
+# scratch on the CPU: one 64x64 crop per object of the synthetic shapes
+# (res2net_mm/datasets/crops.py; 5 classes, ~2500 train / ~250 val crops),
+# top-1 on the held-out val crops. `bash tools/run_demo.sh
+# configs/demo/cls_r2n50_shapes.py` (README, "Classification").
+#
+# Changes to the paper's ImageNet recipe (../cls_r2n50_in1k.py), for minutes
+# of CPU from scratch (the model is cls_r2n50_in1k.py's):
+# * data: the crops (mmpretrain CustomDataset over class folders), random
+#   resized crops of 64 px covering 50-100% of the crop, flipped; test: as is;
+# * AdamW at 2e-3 with 30 warm-up iterations and a cosine decay over 300
+#   iterations of 32 crops (~4 epochs), evaluation every 75.
+# The ResNet-50 twin (cls_r50_shapes.py) differs only in the backbone.
+_base_ = ['../_base_/cls_imagenet.py', './_base_/shapes.py']
+
+data_root = _base_.shapes_root
+classes = _base_.shapes_classes
+max_iters = 300
+val_interval = 75
+work_dir = 'work_dirs/demo_cls_r2n50'
+
+model = dict(
+    backbone=dict(_delete_=True, type='res2net_mm.Res2Net', arch='res2net50_26w_4s',
+                  out_indices=(3, ), zero_init_residual=False),
+    head=dict(num_classes=len(classes), topk=(1, )))
+data_preprocessor = dict(num_classes=len(classes))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.5, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='PackInputs'),
+]
+
+
+def crops(split, pipeline):
+    return dict(
+        type='res2net_mm.ShapeCropsDataset',
+        shapes_root=data_root,
+        **_base_.shapes_data,
+        dataset=dict(type='CustomDataset', data_root=data_root + 'crops/',
+                     data_prefix=split, with_label=True, classes=classes,
+                     pipeline=pipeline))
+
+
+train_dataloader = dict(batch_size=32, num_workers=1, persistent_workers=True,
+                        dataset=dict(_delete_=True, **crops('train', train_pipeline)))
+val_dataloader = dict(batch_size=64, num_workers=1, persistent_workers=True,
+                      dataset=dict(_delete_=True, **crops('val', test_pipeline)))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
+
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=val_interval)
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=0.05))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters,
+         eta_min=1e-6),
+]
+auto_scale_lr = dict(enable=False)
+
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+custom_hooks = [
+    dict(type='res2net_mm.CurvePlotHook', metrics=('accuracy/top1', )),
+    dict(type='res2net_mm.PredictionGridHook', metric='accuracy/top1',
+         num_images=16, cols=8),
+]
+log_processor = dict(by_epoch=False, window_size=25)
+randomness = dict(seed=0)
