@@ -5,11 +5,13 @@ a dataset's ``__init__`` (or as pycocotools' bare ``FileNotFoundError``).
 Paths follow mmengine's ``BaseDataset``: ``ann_file`` and every
 ``data_prefix`` entry are relative to ``data_root`` unless absolute; an
 evaluator's ``ann_file`` and mmpose's ``bbox_file`` are relative to the
-current directory. Remote paths (``s3://...``) are not checked.
+current directory. Remote paths (``s3://...``) are not checked, nor are
+the datasets mmpretrain downloads on first use (CIFAR, MNIST).
 """
 import os.path as osp
 
 README = 'configs/README.md (section "Data")'
+DOWNLOADED = ('CIFAR10', 'CIFAR100', 'MNIST', 'FashionMNIST')  # download=True by default
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -45,6 +47,8 @@ def _dataset_paths(dataset, where):
     """(config key, path) pairs one dataset config reads; the files under a
     missing data_root are left out: the root is the one to report."""
     root = dataset.get('data_root')
+    if dataset.get('type') in DOWNLOADED and dataset.get('download', True):
+        return []
     paths = [(f'{where}.bbox_file', dataset.get('bbox_file'))]
     if _is_local(root) and not osp.isdir(root):
         paths.append((f'{where}.data_root', root))

@@ -57,6 +57,8 @@ def _classification(leaf, split, shapes, voc_root):
         leaf.pop(key, None)
     leaf.update(type='CustomDataset', data_root=crops['root'], data_prefix=split,
                 with_label=True, classes=list(SHAPE_CLASSES))
+    if leaf.pipeline[0]['type'] != 'LoadImageFromFile':  # CIFAR's come decoded
+        leaf.pipeline.insert(0, dict(type='LoadImageFromFile'))
 
 
 RETARGET = {('mmdet', 'CocoDataset'): _coco_detection,

@@ -1,0 +1,5 @@
+# CIFAR-100, Res2NeXt-29 6c x 24w x 4s-SE: Table 4 (26.0M, top-1 error 16.68); identical to cls_serx29_8c64w_cifar100.py except for
+# the backbone (configs/_base_/cls_cifar100.py).
+_base_ = './cls_serx29_8c64w_cifar100.py'
+
+model = dict(backbone=dict(arch='se_res2next29_6c_24w_4s'))

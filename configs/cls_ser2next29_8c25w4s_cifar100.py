@@ -1,0 +1,5 @@
+# CIFAR-100, Res2NeXt-29 8c x 25w x 4s-SE: Table 4 (34.0M, top-1 error 16.64); identical to cls_serx29_8c64w_cifar100.py except for
+# the backbone (configs/_base_/cls_cifar100.py).
+_base_ = './cls_serx29_8c64w_cifar100.py'
+
+model = dict(backbone=dict(arch='se_res2next29_8c_25w_4s'))
