@@ -42,9 +42,10 @@ def crops(split, pipeline):
         type='res2net_mm.ShapeCropsDataset',
         shapes_root=data_root,
         **_base_.shapes_data,
+        # Labels follow the sorted class folders (circle, cross, square,
+        # star, triangle); the dataset's metainfo names them.
         dataset=dict(type='CustomDataset', data_root=data_root + 'crops/',
-                     data_prefix=split, with_label=True, classes=classes,
-                     pipeline=pipeline))
+                     data_prefix=split, with_label=True, pipeline=pipeline))
 
 
 train_dataloader = dict(batch_size=32, num_workers=1, persistent_workers=True,

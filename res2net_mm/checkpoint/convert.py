@@ -40,10 +40,11 @@ def _validate(state_dict, source):
     """Check ``state_dict`` against the network its keys describe."""
     arch, kwargs = infer_arch(state_dict)
     # Built through the registry (models import this package, not the
-    # other way round), on the meta device: shapes only.
+    # other way round), on the meta device: shapes only; by scoped name,
+    # whatever default scope a caller has set (mmpretrain has a Res2Net too).
     with torch.device('meta'):
         model = MODELS.build(dict(
-            type='Res2Net', arch={k: arch[k] for k in ARCH_KEYS},
+            type='res2net_mm.Res2Net', arch={k: arch[k] for k in ARCH_KEYS},
             deep_stem=arch['deep_stem'], avg_down=arch['avg_down'], **kwargs))
     expected = {k: v.shape for k, v in model.state_dict().items()}
     error = fit_error(f'{source} is not a complete {arch_name(arch)}', state_dict, expected)

@@ -56,7 +56,7 @@ def _classification(leaf, split, shapes, voc_root):
     for key in ('split', 'ann_file', 'test_mode'):
         leaf.pop(key, None)
     leaf.update(type='CustomDataset', data_root=crops['root'], data_prefix=split,
-                with_label=True, classes=list(SHAPE_CLASSES))
+                with_label=True)  # labels: the sorted class folders
     if leaf.pipeline[0]['type'] != 'LoadImageFromFile':  # CIFAR's come decoded
         leaf.pipeline.insert(0, dict(type='LoadImageFromFile'))
 
