@@ -27,7 +27,11 @@ METRICS = {
     'mask_rcnn_r2n50_shapes.py': 'coco/segm_mAP',
     'deeplabv3plus_r2n50_shapes.py': 'mIoU',
     'simplebaseline_r2n50_shapes.py': 'coco/AP',
+    'cls_r2n50_shapes.py': 'accuracy/top1',
+    'cls_r50_shapes.py': 'accuracy/top1',
 }
+# Demo configs of a ResNet twin: the same recipe, another backbone.
+TWINS = {'cls_r50_shapes.py': 'cls_r2n50_shapes.py'}
 TINY = dict(num_train=6, num_val=3, image_size=96, seed=3)
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # pycocotools' mask decoding warns under numpy 2; not ours to fix.
@@ -50,7 +54,7 @@ def _retarget(node, root, default_root):
     if isinstance(node, dict):
         node = {key: _retarget(value, root, default_root)
                 for key, value in node.items()}
-        if node.get('type') == 'res2net_mm.ShapesDataset':
+        if node.get('type') in ('res2net_mm.ShapesDataset', 'res2net_mm.ShapeCropsDataset'):
             node.update(TINY)
         return node
     if isinstance(node, (list, tuple)):
@@ -122,8 +126,16 @@ def test_demo_configs_are_complete(name):
     """Every demo config trains our Res2Net from scratch, evaluates
     periodically, draws its pictures and has its own work dir."""
     cfg = Config.fromfile(DEMO / name)
-    assert cfg.model.backbone.type == 'res2net_mm.Res2Net'
-    assert cfg.model.backbone.init_cfg is None
+    if name in TWINS:
+        twin = Config.fromfile(DEMO / TWINS[name]).to_dict()
+        mine = cfg.to_dict()
+        for data in (twin, mine):
+            data['model'].pop('backbone')
+            data.pop('work_dir')
+        assert mine == twin
+    else:
+        assert cfg.model.backbone.type == 'res2net_mm.Res2Net'
+    assert cfg.model.backbone.get('init_cfg') is None
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     assert 0 < cfg.train_cfg.val_interval < cfg.train_cfg.max_iters
     assert {'res2net_mm.CurvePlotHook', 'res2net_mm.PredictionGridHook'} <= {

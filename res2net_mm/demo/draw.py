@@ -137,12 +137,11 @@ def draw_classification(ax, sample, meta):
     pred, truth = int(sample.pred_label), int(sample.gt_label)
     score = float(sample.pred_score[pred])
     text = f'{classes[pred]} {score:.2f}' + ('' if pred == truth else f' ({classes[truth]})')
-    ax.text(0.5, -0.08, text, transform=ax.transAxes, ha='center', va='top', fontsize=7,
-            color='green' if pred == truth else 'red')
+    ax.set_title(text, fontsize=7, color='green' if pred == truth else 'red')
 
 
 LEGENDS = dict(
-    classification='below: predicted class and score (red: wrong, truth in brackets)',
+    classification='titles: predicted class and score (red: wrong, truth in brackets)',
     detection='dashed white: ground truth, coloured: predictions',
     segmentation='left: prediction, right: ground truth',
     keypoints='white rings: ground truth, dots: prediction')
@@ -168,6 +167,7 @@ def sample_kind(sample):
 def draw_sample(ax, sample, meta, score_thr=0.3):
     """Draw ``sample`` with the drawer of its kind (see ``sample_kind``)."""
     kind = sample_kind(sample)
+    ax.set_title(sample.metainfo['img_path'].rsplit('/', 1)[-1], fontsize=7)
     if kind == 'classification':
         draw_classification(ax, sample, meta)
     elif kind == 'segmentation':
@@ -176,7 +176,6 @@ def draw_sample(ax, sample, meta, score_thr=0.3):
         draw_keypoints(ax, sample, meta)
     else:
         draw_detection(ax, sample, meta, score_thr)
-    ax.set_title(sample.metainfo['img_path'].rsplit('/', 1)[-1], fontsize=7)
     ax.axis('off')
 
 
