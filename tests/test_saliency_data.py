@@ -216,6 +216,22 @@ def test_test_tool_prints_f_measure_and_mae_per_test_set(tiny_shapes, tmp_path, 
             assert f'{name}/saliency/{key}' in table
 
 
+def test_missing_saliency_data_stops_the_tools_naming_each_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/ here
+    config = str(REPO / 'configs' / 'dss_r2n50_msrab.py')
+    with pytest.raises(SystemExit) as exc:
+        load_tool('train').main([config])
+    assert 'data/saliency/MSRA-B/  (train_dataloader.dataset.data_root' in str(exc.value.code)
+    (tmp_path / 'model.pth').write_bytes(b'')
+    (tmp_path / 'data/saliency/ECSSD/imgs').mkdir(parents=True)
+    with pytest.raises(SystemExit) as exc:
+        load_tool('test').main([config, 'model.pth'])
+    message = str(exc.value.code)
+    assert 'data/saliency/ECSSD/gt  (test_dataloader.dataset.datasets.0.data_prefix' in message
+    for i, name in enumerate(('PASCAL-S', 'HKU-IS', 'DUT-OMRON'), 1):
+        assert f'data/saliency/{name}/  (test_dataloader.dataset.datasets.{i}.data_root' in message
+
+
 def coco_person_saliency(root):
     """The COCO sample's images with the union of their person polygons as
     the saliency mask, and a DSS-style list file of (image, mask) pairs."""

@@ -88,6 +88,6 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='res2net_mm.CurvePlotHook', metrics=('saliency/maxF', 'saliency/MAE',
                                                    'saliency/adpF')),
-    dict(type='res2net_mm.PredictionGridHook', metric='saliency/maxF'),
+    dict(type='res2net_mm.PredictionGridHook', metric='saliency/maxF', num_images=6, cols=2),
 ]
 randomness = dict(seed=0)
