@@ -135,7 +135,8 @@ def smoke_config(cfg, shapes, work_dir, voc_root=None, image_size=128,
 
     Args:
         cfg (mmengine.Config): A config of ``configs/`` (mmdet COCO/VOC,
-            mmseg VOC, mmpose COCO, mmpretrain ImageNet/CIFAR-100).
+            mmseg VOC, mmseg saliency: the largest shape is salient, mmpose
+            COCO, mmpretrain ImageNet/CIFAR-100).
         shapes (dict): Paths returned by ``generate_shapes``.
         work_dir (str): The runner's work_dir.
         voc_root (str | None): A VOCdevkit made of the shapes (VOC

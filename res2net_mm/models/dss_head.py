@@ -73,6 +73,25 @@ def check_connections(connections, num_sides):
     return tuple(tuple(sources) for sources in connections)
 
 
+def check_sides(in_channels, side_channels, kernel_sizes, test_sides):
+    """The per-side arguments of ``DSSHead`` as tuples, or raise
+    ``ValueError`` naming the argument."""
+    if not isinstance(in_channels, (list, tuple)) or not in_channels:
+        raise ValueError('in_channels needs one int per backbone level (side output), '
+                         f'got {in_channels!r}')
+    num_sides = len(in_channels)
+    per_side = [_per_side(name, value, num_sides, int) for name, value in (
+        ('in_channels', in_channels), ('side_channels', side_channels),
+        ('kernel_sizes', kernel_sizes))]
+    if any(k < 1 or k % 2 == 0 for k in per_side[2]):
+        raise ValueError(f'kernel_sizes must be odd and >= 1, got {kernel_sizes!r}')
+    if not (isinstance(test_sides, (list, tuple)) and len(set(test_sides)) == len(test_sides)
+            and all(isinstance(i, int) and 0 <= i < num_sides for i in test_sides)):
+        raise ValueError(f'test_sides must be distinct side indices in [0, {num_sides}), '
+                         f'got {test_sides!r}')
+    return per_side
+
+
 @MODELS.register_module()
 class DSSHead(BaseDecodeHead):
     """DSS decode head (Hou et al., CVPR 2017): deeply supervised side
@@ -117,19 +136,9 @@ class DSSHead(BaseDecodeHead):
                  loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True,
                                   avg_non_ignore=True, loss_weight=1.0),
                  threshold=0.5, ignore_index=255, align_corners=False, init_cfg=None):
-        if not isinstance(in_channels, (list, tuple)) or not in_channels:
-            raise ValueError('in_channels needs one int per backbone level (side output), '
-                             f'got {in_channels!r}')
+        in_channels, side_channels, kernel_sizes = check_sides(
+            in_channels, side_channels, kernel_sizes, test_sides)
         num_sides = len(in_channels)
-        in_channels = _per_side('in_channels', in_channels, num_sides, int)
-        side_channels = _per_side('side_channels', side_channels, num_sides, int)
-        kernel_sizes = _per_side('kernel_sizes', kernel_sizes, num_sides, int)
-        if any(k < 1 or k % 2 == 0 for k in kernel_sizes):
-            raise ValueError(f'kernel_sizes must be odd and >= 1, got {kernel_sizes!r}')
-        if not (isinstance(test_sides, (list, tuple)) and len(set(test_sides)) == len(test_sides)
-                and all(isinstance(i, int) and 0 <= i < num_sides for i in test_sides)):
-            raise ValueError(f'test_sides must be distinct side indices in [0, {num_sides}), '
-                             f'got {test_sides!r}')
         if not 0 < threshold < 1:
             raise ValueError(f'threshold must be in (0, 1), got {threshold!r}')
         if init_cfg is None:
