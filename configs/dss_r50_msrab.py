@@ -5,8 +5,8 @@
 # connections and loss weights: res2net_mm/models/dss_head.py.
 #
 # The recipe of DSS's released Caffe solver (github.com/Andrew-Qibin/DSS:
-# solver.prototxt, resnet/train_resnet.prototxt), which the Res2Net paper
-# keeps, with the backbone exchanged:
+# solver.prototxt, resnet/train_resnet.prototxt; the Res2Net paper names
+# DSS and MSRA-B but no recipe of its own), with the backbone exchanged:
 # * one image a step at its own size (MSRA-B: about 400x300), flipped
 #   horizontally at random; gradients of 10 images accumulated per update
 #   (Caffe's iter_size 10); 12000 updates = 120000 iterations here (one image

@@ -22,9 +22,10 @@ The facts come from the authors' released Caffe models
 * **deep supervision**: sigmoid cross-entropy on every side output and on
   the fused output against the binary mask, all with loss weight 1.
 * **inference**: the mean of the sigmoid maps of the fused output and of
-  the side outputs at strides 4, 8 and 16 (the released notebook
-  ``DSS-tutorial.ipynb``: ``(out3 + out4 + out5 + fuse) / 4``; the paper
-  writes Mean(Z_fuse, Z_2, Z_3, Z_4)).
+  the side outputs at strides 4, 8 and 16 (the released test notebook
+  ``DSS-tutorial.ipynb``: ``(out3 + out4 + out5 + fuse) / 4`` of VGG's six
+  sides; the paper's text, as the DSS-pytorch port reads it, takes sides
+  2-4 instead; ``test_sides`` chooses).
 
 mmseg's backbones (its ResNet, our Res2Net) return the four stage outputs
 (strides 4 to 32), not the stride-2 stem, so the default head has the four
