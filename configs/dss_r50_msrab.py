@@ -12,7 +12,8 @@
 #   (Caffe's iter_size 10); 12000 updates = 120000 iterations here (one image
 #   each), lr / 10 after 7500 updates;
 # * SGD, momentum 0.9, weight decay 5e-4 (none on biases), biases at twice
-#   the lr, the 1x1 score, short-connection and fusion convs at 0.1x;
+#   the lr; the 1x1 score, short-connection and fusion convs at 0.1x (their
+#   biases 0.2x);
 #   lr 1e-3 for Caffe's 1e-8: Caffe sums the sigmoid cross-entropy over the
 #   pixels, mmseg averages it (a 400x300 image has 1.2e5 pixels);
 # * backbone BatchNorm frozen, statistics and affine (Caffe's
@@ -103,8 +104,10 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         bias_lr_mult=2.0,
         bias_decay_mult=0.0,
-        custom_keys={'.score.': dict(lr_mult=0.1), 'shortcuts': dict(lr_mult=0.1),
-                     'conv_seg': dict(lr_mult=0.1)}))
+        custom_keys={'.score.weight': dict(lr_mult=0.1),
+                     '.score.bias': dict(lr_mult=0.2, decay_mult=0.0),
+                     'conv_seg.weight': dict(lr_mult=0.1),
+                     'conv_seg.bias': dict(lr_mult=0.2, decay_mult=0.0)}))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[75000], gamma=0.1)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=120000, val_interval=10000)
 val_cfg = dict(type='ValLoop')

@@ -143,3 +143,27 @@ def test_encoder_decoder_outputs_saliency_maps_at_image_size(backbone):
     assert saliency.shape == (1, 90, 100)
     assert 0 <= saliency.min() and saliency.max() <= 1 and saliency.std() > 0
     assert torch.equal(result.pred_sem_seg.data, (saliency > 0.5).to(saliency))
+
+
+def test_config_sets_the_caffe_lr_multipliers():
+    """DSS's prototxt: side convs lr x1 (bias x2, no decay); 1x1 score,
+    short-connection and fusion convs x0.1 (bias x0.2, no decay)."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(Path(__file__).resolve().parents[1] / 'configs' / 'dss_r50_msrab.py')
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    found = {names[id(g['params'][0])]: (g['lr'] / 1e-3, g['weight_decay'] / 5e-4) for g in groups}
+    expected = {'backbone.conv1.weight': (1, 1), 'decode_head.sides.3.conv1.conv.weight': (1, 1),
+                'decode_head.sides.3.conv1.conv.bias': (2, 0),
+                'decode_head.sides.0.score.weight': (0.1, 1),
+                'decode_head.sides.0.score.bias': (0.2, 0),
+                'decode_head.shortcuts.1.score.weight': (0.1, 1),
+                'decode_head.shortcuts.1.score.bias': (0.2, 0),
+                'decode_head.conv_seg.weight': (0.1, 1), 'decode_head.conv_seg.bias': (0.2, 0)}
+    assert {k: found[k] for k in expected} == pytest.approx(expected)
+    assert 'backbone.bn1.weight' not in found  # frozen BN: not optimized

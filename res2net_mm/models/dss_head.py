@@ -157,8 +157,10 @@ class DSSHead(BaseDecodeHead):
         self.test_sides = tuple(test_sides)
         self.sides = nn.ModuleList(
             self._side(c_in, c, k) for c_in, c, k in zip(in_channels, side_channels, kernel_sizes))
+        # Every 1x1 conv that makes a score map is named 'score' (in the
+        # sides and the short connections): configs set their lr by name.
         self.shortcuts = nn.ModuleDict({
-            str(i): nn.Conv2d(1 + len(sources), 1, 1)
+            str(i): nn.Sequential(OrderedDict(score=nn.Conv2d(1 + len(sources), 1, 1)))
             for i, sources in enumerate(self.connections) if sources})
 
     def _side(self, in_channels, channels, kernel_size):
