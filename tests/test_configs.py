@@ -3,7 +3,8 @@ each builds its full model, trains one iteration and evaluates on CPU.
 
 Tiny data: the synthetic shapes (tests/conftest.py), 4 train and 2 val
 images of 128 px. ``res2net_mm.engine.smoke_config`` points a config at it
-(COCO json for mmdet/mmpose, label maps for mmseg, and for the VOC detection
+(COCO json for mmdet/mmpose, label maps for mmseg, the largest shape's mask for
+the saliency configs, and for the VOC detection
 configs a VOCdevkit converted from the COCO json below), with the classes and
 keypoints of the shapes (5 classes; the 5 keypoints of the star via its mmpose
 metainfo file), inputs resized to a 128 px short side and one iteration. The
@@ -31,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))
 NAMES = [path.stem for path in CONFIGS]
 SCOPES = dict(faster_rcnn='mmdet', mask_rcnn='mmdet', deeplabv3plus='mmseg',
-              simplebaseline='mmpose', cls='mmpretrain')
+              simplebaseline='mmpose', cls='mmpretrain',
+              dss='mmseg')
 MAIN = ('faster_rcnn_r2n50_coco', 'faster_rcnn_r2n50_voc', 'mask_rcnn_r2n50_coco',
         'deeplabv3plus_r2n50_voc12aug', 'simplebaseline_r2n50_coco')
 COCO_SAMPLE = Path(os.environ.get('RES2NET_MM_COCO_SAMPLE',
@@ -66,6 +68,10 @@ def expected_metrics(cfg):
             keys += POSE_KEYS
         elif kind == ('mmpretrain', 'Accuracy'):
             keys += [f'accuracy/top{k}' for k in evaluator['topk']]
+        elif kind == ('mmseg', 'res2net_mm.PerDatasetEvaluator'):  # each test set apart
+            names = cfg.test_dataloader.dataset.names
+            assert [m['type'] for m in evaluator['metrics']] == ['res2net_mm.SaliencyMetric']
+            keys += [f'{n}/saliency/{k}' for n in names for k in ('MAE', 'maxF', 'adpF')]
     return keys
 
 

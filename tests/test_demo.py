@@ -29,9 +29,12 @@ METRICS = {
     'simplebaseline_r2n50_shapes.py': 'coco/AP',
     'cls_r2n50_shapes.py': 'accuracy/top1',
     'cls_r50_shapes.py': 'accuracy/top1',
+    'dss_r2n50_shapes.py': 'saliency/maxF',
 }
 # Demo configs of a ResNet twin: the same recipe, another backbone.
 TWINS = {'cls_r50_shapes.py': 'cls_r2n50_shapes.py'}
+SHAPES_TYPES = ('res2net_mm.ShapesDataset', 'res2net_mm.ShapesSaliencyDataset',
+                'res2net_mm.ShapeCropsDataset')
 TINY = dict(num_train=6, num_val=3, image_size=96, seed=3)
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # pycocotools' mask decoding warns under numpy 2; not ours to fix.
@@ -54,7 +57,7 @@ def _retarget(node, root, default_root):
     if isinstance(node, dict):
         node = {key: _retarget(value, root, default_root)
                 for key, value in node.items()}
-        if node.get('type') in ('res2net_mm.ShapesDataset', 'res2net_mm.ShapeCropsDataset'):
+        if node.get('type') in SHAPES_TYPES:
             node.update(TINY)
         return node
     if isinstance(node, (list, tuple)):
@@ -167,6 +170,10 @@ def test_shared_config_matches_the_generator():
     assert [tuple(c) for c in base.shapes_palette] == list(SEG_PALETTE)
     assert REPO / base.shapes_keypoint_metainfo == Path(
         KEYPOINT_METAINFO_FILE)
+    # The saliency demo repeats the data facts (it cannot inherit both bases).
+    dss = Config.fromfile(DEMO / 'dss_r2n50_shapes.py')
+    assert (dss.shapes_root, dss.shapes_data) == (base.shapes_root, base.shapes_data)
+    assert dss.custom_imports == base.custom_imports
 
 
 def test_curve_history_survives_resume(tmp_path):

@@ -147,7 +147,7 @@ def test_every_registry_location_imports():
     from res2net_mm import registry
     registries = [v for v in vars(registry).values() if isinstance(v, type(registry.MODELS))
                   and v.scope == 'res2net_mm']
-    assert len(registries) == 5
+    assert len(registries) == 6
     result = run_python(f"""
         import importlib
         for location in {sorted({loc for r in registries for loc in r._locations})!r}:
@@ -168,6 +168,13 @@ BUILD_BY_SCOPED_NAME = {
                              'res2net_mm.engine.random_state.RandomStateHook'),
     'model': ('MODELS', "dict(type='res2net_mm.Res2Net', arch='res2net50_14w_8s')",
               'res2net_mm.models.res2net.Res2Net'),
+    'model DSSHead': ('MODELS', "dict(type='res2net_mm.DSSHead')",
+                      'res2net_mm.models.dss_head.DSSHead'),
+    'evaluator': ('EVALUATOR', "dict(type='res2net_mm.PerDatasetEvaluator', "
+                  "metrics=[dict(type='res2net_mm.SaliencyMetric')])",
+                  'res2net_mm.evaluation.per_dataset.PerDatasetEvaluator'),
+    'transform': ('TRANSFORMS', "dict(type='res2net_mm.BinarizeMask')",
+                  'res2net_mm.datasets.saliency.BinarizeMask'),
 }
 
 

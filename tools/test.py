@@ -1,5 +1,6 @@
 """Test a checkpoint of a config of configs/ and print its metrics: COCO
-AP/AR tables (bbox, segm, keypoints), VOC mAP, mIoU or top-1/top-5.
+AP/AR tables (bbox, segm, keypoints), VOC mAP, mIoU, top-1/top-5, or the
+saliency F-measure and MAE of each test set (``<set>/saliency/maxF``).
 
 A published classifier file (official, timm, torchvision: backbone keys at
 the top level and an ``fc``) tests as it is in a classification config: its

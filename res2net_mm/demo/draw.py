@@ -98,6 +98,25 @@ def draw_segmentation(ax, sample, meta):
     ax.imshow(np.concatenate(panels, axis=1))
 
 
+def draw_saliency(ax, sample):
+    """The image, the ground-truth mask and the predicted saliency map
+    (grey levels, white = 1), side by side.
+
+    Args:
+        ax (matplotlib.axes.Axes): Where to draw.
+        sample (SegDataSample): With a one-channel ``seg_logits`` (mmseg
+            stores the saliency map there) and ``gt_sem_seg`` (0/1).
+    """
+    image = _image(sample)
+    gap = np.full((image.shape[0], 4, 3), 255, np.uint8)
+    panels = [image]
+    maps = [_numpy(sample.gt_sem_seg.data)[0]] if 'gt_sem_seg' in sample else []
+    for value in maps + [_numpy(sample.seg_logits.data)[0]]:
+        grey = (255 * np.clip(value, 0, 1)).astype(np.uint8)
+        panels += [gap, np.repeat(grey[..., None], 3, axis=2)]
+    ax.imshow(np.concatenate(panels, axis=1))
+
+
 def draw_keypoints(ax, sample, meta, margin=0.25):
     """Predicted keypoints (dots and skeleton) and the ground truth (white
     rings) of a top-down pose sample, cropped around its box.
@@ -144,16 +163,19 @@ LEGENDS = dict(
     classification='titles: predicted class and score (red: wrong, truth in brackets)',
     detection='dashed white: ground truth, coloured: predictions',
     segmentation='left: prediction, right: ground truth',
+    saliency='image | ground truth | predicted saliency',
     keypoints='white rings: ground truth, dots: prediction')
 
 
 def sample_kind(sample):
-    """'segmentation', 'keypoints', 'detection' or 'classification': what
-    ``sample`` predicts."""
+    """'saliency', 'segmentation', 'keypoints', 'detection' or
+    'classification': what ``sample`` predicts (saliency: a one-channel
+    ``seg_logits`` map)."""
     if 'pred_label' in sample:
         return 'classification'
     if 'pred_sem_seg' in sample:
-        return 'segmentation'
+        logits = sample.get('seg_logits')
+        return 'saliency' if logits is not None and logits.data.shape[0] == 1 else 'segmentation'
     pred = sample.get('pred_instances', {})
     if 'keypoints' in pred:
         return 'keypoints'
@@ -170,6 +192,8 @@ def draw_sample(ax, sample, meta, score_thr=0.3):
     ax.set_title(sample.metainfo['img_path'].rsplit('/', 1)[-1], fontsize=7)
     if kind == 'classification':
         draw_classification(ax, sample, meta)
+    elif kind == 'saliency':
+        draw_saliency(ax, sample)
     elif kind == 'segmentation':
         draw_segmentation(ax, sample, meta)
     elif kind == 'keypoints':
@@ -192,7 +216,7 @@ def save_grid(samples, meta, out_file, title, cols=4, score_thr=0.3):
     """
     cols = min(cols, len(samples))
     rows = math.ceil(len(samples) / cols)
-    wide = 2 if sample_kind(samples[0]) == 'segmentation' else 1
+    wide = dict(segmentation=2, saliency=3).get(sample_kind(samples[0]), 1)
     fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(
         max(3 * cols * wide, 6), 3 * rows + 0.5))
     for ax in axes.flat[len(samples):]:

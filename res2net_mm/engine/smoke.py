@@ -16,6 +16,7 @@ installation::
 """
 from ..datasets import (KEYPOINT_METAINFO_FILE, KEYPOINT_NAMES, SHAPE_CLASSES,
                         generate_shape_crops)
+from ..datasets.shapes_saliency import make_shapes_saliency
 from .data_check import leaf_datasets
 
 LOADER_SPLITS = dict(train_dataloader='train', val_dataloader='val',
@@ -61,12 +62,21 @@ def _classification(leaf, split, shapes, voc_root):
         leaf.pipeline.insert(0, dict(type='LoadImageFromFile'))
 
 
+def _saliency(leaf, split, shapes, voc_root):
+    # The largest shape of each image is salient (datasets/shapes_saliency.py).
+    masks = make_shapes_saliency(shapes)
+    leaf.update(data_root=shapes['root'], ann_file=shapes[f'split_{split}'],
+                data_prefix=dict(img_path=shapes[f'images_{split}'],
+                                 seg_map_path=masks[f'saliency_{split}']))
+
+
 RETARGET = {('mmdet', 'CocoDataset'): _coco_detection,
             ('mmdet', 'VOCDataset'): _voc_detection,
             ('mmseg', 'PascalVOCDataset'): _segmentation,
             ('mmpose', 'CocoDataset'): _keypoints,
             ('mmpretrain', 'ImageNet'): _classification,
-            ('mmpretrain', 'CIFAR100'): _classification}
+            ('mmpretrain', 'CIFAR100'): _classification,
+            ('mmseg', 'res2net_mm.SaliencyDataset'): _saliency}
 
 
 def _retarget_model(cfg, scope):
@@ -125,7 +135,8 @@ def smoke_config(cfg, shapes, work_dir, voc_root=None, image_size=128,
 
     Args:
         cfg (mmengine.Config): A config of ``configs/`` (mmdet COCO/VOC,
-            mmseg VOC, mmpose COCO, mmpretrain ImageNet/CIFAR-100).
+            mmseg VOC, mmseg saliency: the largest shape is salient, mmpose
+            COCO, mmpretrain ImageNet/CIFAR-100).
         shapes (dict): Paths returned by ``generate_shapes``.
         work_dir (str): The runner's work_dir.
         voc_root (str | None): A VOCdevkit made of the shapes (VOC
