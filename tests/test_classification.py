@@ -196,7 +196,9 @@ def test_imagenet_pipeline_on_real_photos(tmp_path):
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(photo, folder / photo.name)
     cfg = Config.fromfile(CONFIGS / 'cls_r2n50_in1k.py')
-    dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=str(tmp_path / 'imagenet'))
+    # The ImageNet class checks that the folders match its 1000 classes: here 2.
+    dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=str(tmp_path / 'imagenet'),
+                       classes=['n00000000', 'n00000001'][:len(photos)])
     from mmpretrain.registry import DATASETS
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         dataset = DATASETS.build(dataset_cfg)
