@@ -333,3 +333,28 @@ def test_zoo_name_through_mmengine_and_a_config(server, monkeypatch):
     backbone.init_weights()
     assert torch.equal(backbone.state_dict()[key], state[key])
     assert sum(server.hits.values()) == 1
+
+
+def test_convert_tool_reads_a_zoo_name_and_writes_safetensors(server, monkeypatch, tmp_path):
+    """PaddleClas SSLD weights by name -> an our-layout safetensors file with
+    the classifier, which loads like any .pth."""
+    import importlib.util
+
+    from res2net_mm.checkpoint import read_checkpoint
+    state = serve_published(server, monkeypatch, 'res2net50_v1b_26w_4s_ssld', 0)
+    spec_ = importlib.util.spec_from_file_location('convert_tool', REPO / 'tools' / 'convert_checkpoint.py')
+    tool = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(tool)
+    out = tmp_path / 'r2n50_ssld.safetensors'
+    tool.main(['zoo://res2net50_v1b_26w_4s_ssld', str(out), '--keep-head'])
+    with open(out, 'rb') as f:  # safetensors: 8-byte header length, then JSON
+        assert f.read(9)[8:] == b'{'
+    written = read_checkpoint(str(out))
+    expected = {k: v for k, v in state.items() if not k.endswith('num_batches_tracked')}
+    assert sorted(written) == sorted(expected)
+    assert all(torch.equal(written[k], expected[k]) for k in expected)
+    model = Res2Net('res2net50_v1b_26w_4s', stage_pool='paddle',
+                    init_cfg=dict(type='Pretrained', checkpoint=str(out)))
+    model.init_weights()
+    assert torch.equal(model.state_dict()['layer2.0.bns.1.running_mean'],
+                       state['layer2.0.bns.1.running_mean'])
