@@ -129,3 +129,16 @@ def test_paddle_is_a_source_layout_only():
     with pytest.raises(CheckpointError, match='paddle is a source layout only'):
         convert_state_dict({'conv1.weight': torch.zeros(1)}, dst='paddle')
 
+
+
+def test_state_dict_path_converts_and_warns_too(paddle_reference):
+    """load_state_dict (and so mmengine's load_checkpoint) takes .pdparams
+    tensors as they are, like load_pretrained."""
+    tensors = read_pdparams(str(paddle_reference / 'model.pdparams'))
+    backbone, _ = from_paddle(tensors)
+    model = Res2Net('res2net50_v1b_26w_4s', stage_pool='paddle')
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith('out.')})
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in backbone.items())
+    with pytest.warns(UserWarning, match="stage_pool='paddle'"):
+        Res2Net('res2net50_v1b_26w_4s').load_state_dict(
+            {k: v for k, v in tensors.items() if not k.startswith('out.')})

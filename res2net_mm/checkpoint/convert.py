@@ -130,6 +130,13 @@ def _missing_message(path, arch):
             f'{" or ".join("zoo://" + n for n in zoo)}')
 
 
+def warn_paddle_numerics(model, layout, source):
+    """Warn when PaddleClas weights (``layout`` 'paddle') go into a backbone
+    that does not compute as PaddleClas does."""
+    if layout == 'paddle' and getattr(model, 'stage_pool', 'paddle') != 'paddle':
+        warnings.warn(f'{source}: {PADDLE_NUMERICS}')
+
+
 def strict_fit(state_dict, prefix, model):
     """Raise a CheckpointError naming what does not fit where ``state_dict``
     has keys under ``prefix`` but not exactly ``model``'s (in our layout):
@@ -164,8 +171,7 @@ def load_pretrained(model, path, prefix=None):
     if '://' not in path and not os.path.isfile(path):
         raise FileNotFoundError(_missing_message(path, model.arch))
     state_dict, head, dropped, src = to_ours(read_checkpoint(path), 'auto', prefix, path)
-    if src == 'paddle' and getattr(model, 'stage_pool', 'paddle') != 'paddle':
-        warnings.warn(f'{path}: {PADDLE_NUMERICS}')
+    warn_paddle_numerics(model, src, path)
     for key, value in model.state_dict().items():  # BN counters older files lack
         if key.endswith('num_batches_tracked'):
             state_dict.setdefault(key, torch.zeros_like(value))

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..checkpoint import load_pretrained, rename_to_ours, strict_fit
+from ..checkpoint import load_pretrained, rename_to_ours, strict_fit, warn_paddle_numerics
 from ..registry import MODELS
 from . import fast
 from .arch import IMPLS, MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
@@ -273,7 +273,7 @@ class Res2Net(BaseModule):
         # Every way of loading (load_state_dict, mmengine's load_checkpoint
         # on a whole detector, Pretrained init) converts the keys under
         # ``prefix`` from any published layout and fits all of them or none.
-        rename_to_ours(state_dict, prefix)
+        warn_paddle_numerics(self, rename_to_ours(state_dict, prefix), 'the state dict')
         strict_fit(state_dict, prefix, self)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
