@@ -207,7 +207,7 @@ def test_conversion_names_unmatched_keys_and_impossible_targets(v1b_state):
     with pytest.raises(CheckpointError, match=r'ambiguous'):
         convert_state_dict(mixed)
     resnet = {'conv1.weight': torch.zeros(64, 3, 7, 7), 'layer1.0.conv2.weight': torch.zeros(1)}
-    with pytest.raises(CheckpointError, match=r'not a Res2Net-50/101/152/200 state dict'):
+    with pytest.raises(CheckpointError, match=r'not a Res2Net-29/50/101/152/200 state dict'):
         convert_state_dict(resnet)
     with pytest.raises(CheckpointError, match=r'no classifier head'):
         convert_state_dict(v1b_state, keep_head=True)

@@ -13,6 +13,7 @@ our v1b: stem ``conv1_{1,2,3}``, blocks ``bb_<stage>_<block>`` with
 ``_conv`` and a ``_batch_norm``; the classifier ``out`` is a Linear stored
 (in, out).
 """
+import codecs
 import io
 import pickle
 import re
@@ -34,7 +35,7 @@ PADDLE_GLOBALS = {
     ('numpy._core.multiarray', '_reconstruct'): _reconstruct,
     ('numpy', 'ndarray'): np.ndarray,
     ('numpy', 'dtype'): np.dtype,
-    ('_codecs', 'encode'): __import__('_codecs').encode,
+    ('_codecs', 'encode'): codecs.encode,
 }
 BN_NAMES = {'weight': 'weight', 'bias': 'bias', '_mean': 'running_mean',
             '_variance': 'running_var'}
@@ -94,7 +95,10 @@ def _our_name(key):
         conv, norm = STEM[stem]
     else:
         where = f'layer{int(stage) + 1}.{int(block)}.'
-        conv, norm = BLOCK[part] if split is None else (f'convs.{int(split) - 1}', f'bns.{int(split) - 1}')
+        if split is None:
+            conv, norm = BLOCK[part]
+        else:  # the k-th split conv, k from 1
+            conv, norm = f'convs.{int(split) - 1}', f'bns.{int(split) - 1}'
         conv, norm = where + conv, where + norm
     if kind == 'conv':
         return f'{conv}.weight' if param == 'weight' else None
