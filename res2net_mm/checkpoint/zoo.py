@@ -143,7 +143,7 @@ def resolve(name):
         f'move the cache); it is checked against its published sha256 before use:\n{by_hand}')
 
 
-@CheckpointLoader.register_scheme(prefixes=SCHEME)
+@CheckpointLoader.register_scheme(prefixes=SCHEME, force=True)  # re-import safe
 def load_from_zoo(filename, map_location=None):
     """mmengine's loader for ``zoo://`` names: the resolved file, read
     weights-only (torch, safetensors or .pdparams) onto the CPU.
