@@ -142,3 +142,23 @@ def test_state_dict_path_converts_and_warns_too(paddle_reference):
     with pytest.warns(UserWarning, match="stage_pool='paddle'"):
         Res2Net('res2net50_v1b_26w_4s').load_state_dict(
             {k: v for k, v in tensors.items() if not k.startswith('out.')})
+
+
+def test_paddleclas_classifier_in_the_classification_config(paddle_reference):
+    """The whole .pdparams classifier (backbone and ``out``) loads into
+    cls_r2n50_v1b_in1k's ImageClassifier and gives PaddleClas's logits."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+
+    from res2net_mm.checkpoint import load_classifier
+    cfg = Config.fromfile(REPO / 'configs' / 'cls_r2n50_v1b_in1k.py')
+    cfg.model.backbone.stage_pool = 'paddle'
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+    load_classifier(model, read_pdparams(str(paddle_reference / 'model.pdparams')))
+    image = torch.from_numpy(np.load(paddle_reference / 'input.npy'))
+    expected = torch.from_numpy(np.load(paddle_reference / 'logits.npy'))
+    with torch.no_grad():
+        got = model.eval()(image, mode='tensor')
+    assert (got - expected).abs().max() <= 1e-4 * expected.abs().max()

@@ -358,3 +358,25 @@ def test_convert_tool_reads_a_zoo_name_and_writes_safetensors(server, monkeypatc
     model.init_weights()
     assert torch.equal(model.state_dict()['layer2.0.bns.1.running_mean'],
                        state['layer2.0.bns.1.running_mean'])
+
+
+def test_test_tool_evaluates_a_published_classifier_by_zoo_name(server, monkeypatch, tiny_shapes,
+                                                                 tmp_path, capsys):
+    from tests.test_classification import _smoke_file
+    from tests.test_tools import load_tool
+    state = serve_published(server, monkeypatch, 'res2net50_26w_4s', 0)
+    config, _ = _smoke_file('cls_r2n50_in1k', tiny_shapes, tmp_path)
+    tool, loaded = load_tool('test'), []
+
+    def load_classifier(model, checkpoint, source):  # the tool's, recording the model
+        tool_load_classifier(model, checkpoint, source)
+        loaded.append(model)
+
+    tool_load_classifier = tool.load_classifier
+    monkeypatch.setattr(tool, 'load_classifier', load_classifier)
+    tool.main([config, 'zoo://res2net50_26w_4s', '--work-dir', str(tmp_path / 'w'),
+               '--cfg-options', 'model.head.num_classes=1000'])
+    assert 'accuracy/top1' in capsys.readouterr().out
+    # Loaded whole (classifier included) before testing, from one download.
+    assert torch.equal(loaded[0].head.fc.weight.cpu(), state['fc.weight'])
+    assert sum(server.hits.values()) == 1

@@ -10,7 +10,7 @@ import torch
 
 from ..variants import ARCHS, STAGE_BLOCKS
 from .io import CheckpointError
-from .paddle import from_paddle
+from .paddle import PADDLE_STEM, from_paddle
 
 LAYOUTS = ('official', 'timm', 'mmdet', 'mmpretrain', 'ours', 'paddle')
 TARGETS = LAYOUTS[:-1]  # layouts a conversion can write
@@ -64,7 +64,7 @@ def detect_layout(keys):
     """
     stems = {'stem.0.conv.weight': 'mmpretrain', 'stem.0.weight': 'mmdet',
              'conv1.weight': 'official', 'conv1.0.weight': 'official',
-             'conv1_1._conv.weight': 'paddle'}
+             PADDLE_STEM: 'paddle'}
     keys = set(keys)
     found = [layout for key, layout in stems.items() if key in keys]
     if len(found) != 1:

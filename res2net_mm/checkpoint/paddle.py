@@ -37,6 +37,7 @@ PADDLE_GLOBALS = {
     ('numpy', 'dtype'): np.dtype,
     ('_codecs', 'encode'): codecs.encode,
 }
+PADDLE_STEM = 'conv1_1._conv.weight'  # the key that marks the layout
 BN_NAMES = {'weight': 'weight', 'bias': 'bias', '_mean': 'running_mean',
             '_variance': 'running_var'}
 STEM = {'conv1_1': ('conv1.0', 'conv1.1'), 'conv1_2': ('conv1.3', 'conv1.4'),
