@@ -1,11 +1,9 @@
 # DeepLab v3+, Res2Net-50 48w x 2s, output stride 16, VOC12 aug (paper
 # Table 7): deeplabv3plus_r2n50_voc12aug.py with the 48w x 2s backbone.
-# Pretrained weights, e.g.
-#   wget -P checkpoints https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/res2net50_48w_2s-afed724a.pth
-# (official release: https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/).
+# Official weights by zoo name.
 _base_ = './deeplabv3plus_r2n50_voc12aug.py'
 
 model = dict(
     backbone=dict(
         arch='res2net50_48w_2s',
-        init_cfg=dict(checkpoint='checkpoints/res2net50_48w_2s-afed724a.pth')))
+        init_cfg=dict(checkpoint='zoo://res2net50_48w_2s')))

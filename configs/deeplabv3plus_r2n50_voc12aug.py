@@ -3,12 +3,9 @@
 # backbone; the other scales of Table 7 are
 # deeplabv3plus_r2n50_{48w2s,18w6s,14w8s}_voc12aug.py.
 #
-# Pretrained backbone: the official ImageNet weights, e.g.
-#   mkdir -p checkpoints && wget -P checkpoints \
-#     https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/res2net50_26w_4s-06e79181.pth
-# (timm's mirror of the official release, which is at
-# https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/). The official
-# layout is converted on load. Train from scratch with
+# Pretrained backbone: the official ImageNet weights by zoo name, downloaded
+# once into $TORCH_HOME/hub/checkpoints and verified (README, "Pretrained
+# weights"). Train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = './deeplabv3plus_r50_voc12aug.py'
 
@@ -26,4 +23,4 @@ model = dict(
         style='pytorch',
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/res2net50_26w_4s-06e79181.pth')))
+            checkpoint='zoo://res2net50_26w_4s')))

@@ -1,10 +1,9 @@
 # DSS, Res2Net-50 (26w x 4s), MSRA-B -> ECSSD, PASCAL-S, HKU-IS, DUT-OMRON
 # (paper Table 9). Identical to dss_r50_msrab.py except for the backbone.
 #
-# Pretrained backbone: the official ImageNet weights, e.g.
-#   mkdir -p checkpoints && wget -P checkpoints \
-#     https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/res2net50_26w_4s-06e79181.pth
-# (timm's mirror of the official release). Train from scratch with
+# Pretrained backbone: the official ImageNet weights by zoo name, downloaded
+# once into $TORCH_HOME/hub/checkpoints and verified (README, "Pretrained
+# weights"). Train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = './dss_r50_msrab.py'
 
@@ -19,4 +18,4 @@ model = dict(
         style='pytorch',
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/res2net50_26w_4s-06e79181.pth')))
+            checkpoint='zoo://res2net50_26w_4s')))

@@ -1,12 +1,9 @@
 # Faster R-CNN, Res2Net-50 (26w x 4s) + FPN, COCO 2017, 1x schedule (paper
 # Tables 5-6). Identical to faster_rcnn_r50_coco.py except for the backbone.
 #
-# Pretrained backbone: the official ImageNet weights, e.g.
-#   mkdir -p checkpoints && wget -P checkpoints \
-#     https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/res2net50_26w_4s-06e79181.pth
-# (timm's mirror of the official release, which is at
-# https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/). The official
-# layout is converted on load. Train from scratch with
+# Pretrained backbone: the official ImageNet weights by zoo name, downloaded
+# once into $TORCH_HOME/hub/checkpoints and verified (README, "Pretrained
+# weights"). Train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = './faster_rcnn_r50_coco.py'
 
@@ -22,4 +19,4 @@ model = dict(
         style='pytorch',
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/res2net50_26w_4s-06e79181.pth')))
+            checkpoint='zoo://res2net50_26w_4s')))

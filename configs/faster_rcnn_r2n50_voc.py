@@ -1,8 +1,8 @@
 # Faster R-CNN, Res2Net-50 (26w x 4s) + FPN, PASCAL VOC07+12 trainval ->
 # VOC07 test (paper Table 5). Identical to faster_rcnn_r50_voc.py except for
-# the backbone, which is the one of faster_rcnn_r2n50_coco.py (see there for
-# how to get checkpoints/res2net50_26w_4s-06e79181.pth). Train from scratch
-# with --cfg-options model.backbone.init_cfg=None
+# the backbone, which is the one of faster_rcnn_r2n50_coco.py (official
+# weights by zoo name). Train from scratch with
+#   --cfg-options model.backbone.init_cfg=None
 _base_ = './faster_rcnn_r50_voc.py'
 
 model = dict(
@@ -17,4 +17,4 @@ model = dict(
         style='pytorch',
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/res2net50_26w_4s-06e79181.pth')))
+            checkpoint='zoo://res2net50_26w_4s')))

@@ -1,10 +1,8 @@
 # Mask R-CNN, Res2Net-50 48w x 2s (paper Table 8): mask_rcnn_r2n50_coco.py
-# with the 48w x 2s backbone. Pretrained weights, e.g.
-#   wget -P checkpoints https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/res2net50_48w_2s-afed724a.pth
-# (official release: https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/).
+# with the 48w x 2s backbone. Official weights by zoo name.
 _base_ = './mask_rcnn_r2n50_coco.py'
 
 model = dict(
     backbone=dict(
         arch='res2net50_48w_2s',
-        init_cfg=dict(checkpoint='checkpoints/res2net50_48w_2s-afed724a.pth')))
+        init_cfg=dict(checkpoint='zoo://res2net50_48w_2s')))

@@ -1,11 +1,9 @@
 # SimpleBaseline, Res2Net-101 (26w x 4s), COCO keypoints, 256x192 (paper
 # Table 10): simplebaseline_r2n50_coco.py with the 101-layer backbone.
-# Pretrained weights, e.g.
-#   wget -P checkpoints https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/res2net101_26w_4s-02a759a1.pth
-# (official release: https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/).
+# Official weights by zoo name.
 _base_ = './simplebaseline_r2n50_coco.py'
 
 model = dict(
     backbone=dict(
         arch='res2net101_26w_4s',
-        init_cfg=dict(checkpoint='checkpoints/res2net101_26w_4s-02a759a1.pth')))
+        init_cfg=dict(checkpoint='zoo://res2net101_26w_4s')))

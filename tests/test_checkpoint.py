@@ -207,7 +207,7 @@ def test_conversion_names_unmatched_keys_and_impossible_targets(v1b_state):
     with pytest.raises(CheckpointError, match=r'ambiguous'):
         convert_state_dict(mixed)
     resnet = {'conv1.weight': torch.zeros(64, 3, 7, 7), 'layer1.0.conv2.weight': torch.zeros(1)}
-    with pytest.raises(CheckpointError, match=r'not a Res2Net-50/101/152 state dict'):
+    with pytest.raises(CheckpointError, match=r'not a Res2Net-29/50/101/152/200 state dict'):
         convert_state_dict(resnet)
     with pytest.raises(CheckpointError, match=r'no classifier head'):
         convert_state_dict(v1b_state, keep_head=True)
@@ -225,12 +225,12 @@ def test_wrong_architecture_names_first_mismatched_shapes(tmp_path):
     assert 'layer1.0.conv1.weight: checkpoint (104, 64, 1, 1) vs model (112, 64, 1, 1)' in message
 
 
-def test_missing_file_says_where_the_official_file_comes_from(tmp_path):
+def test_missing_file_names_the_zoo_weights(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
-        ours_from(tmp_path / 'res2net50_26w_4s-06e79181.pth', 'res2net50_26w_4s')
+        ours_from(tmp_path / 'res2net50_26w_4s-06e79181.pth', 'res2net50_v1b_26w_4s')
     message = str(info.value)
-    for part in ('res2net50_26w_4s-06e79181.pth', 'Res2Net-PretrainedModels',
-                 'mmcheng.net/res2net', 'python tools/convert_checkpoint.py'):
+    for part in ('res2net50_26w_4s-06e79181.pth', 'zoo://res2net50_v1b_26w_4s or '
+                 'zoo://res2net50_v1b_26w_4s_paddle or zoo://res2net50_v1b_26w_4s_ssld'):
         assert part in message
 
 

@@ -26,7 +26,7 @@ from mmengine.config import Config
 
 from res2net_mm.engine import (COCO_ITEMS, add_dump, build_runner,
                                enable_show_dir, request_full_coco, smoke_config)
-from res2net_mm.variants import ARCHS, ZOO
+from res2net_mm.variants import ARCHS, WEIGHTS
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))
@@ -158,10 +158,12 @@ def arch_of(name):
 
 
 def _expected_checkpoint(backbone):
+    """Published weights by zoo name; other archs a file to pretrain."""
     if backbone['type'] != 'res2net_mm.Res2Net':
         return f'torchvision://resnet{backbone["depth"]}'
-    official = ZOO[backbone['arch']]['checkpoint']
-    return f'checkpoints/{official or backbone["arch"] + ".pth"}'
+    if backbone['arch'] in WEIGHTS:
+        return f'zoo://{backbone["arch"]}'
+    return f'checkpoints/{backbone["arch"]}.pth'
 
 
 @pytest.mark.parametrize('name', NAMES)

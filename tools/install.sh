@@ -12,6 +12,8 @@
 #   RES2NET_MM_CACHE      wheel cache (default: ${XDG_CACHE_HOME:-~/.cache}/res2net_mm)
 #   RES2NET_MM_CUDA=1     build mmcv's CUDA kernels (needs nvcc; FORCE_CUDA=1)
 #   RES2NET_MM_EXTRAS     extra requirement files to install (default: tests)
+#   RES2NET_MM_PADDLE_VENV  the PaddlePaddle reference venv the tests extra makes
+#                         (default: <repo>/.venv-paddle)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +30,20 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 vpy=$venv/bin/python
 pip() { "$vpy" -m pip --disable-pip-version-check "$@"; }
+
+# The tests extra: PaddlePaddle + PaddleClas (tests/test_paddle.py's reference)
+# in a venv of their own, since PaddleClas pins numpy 1.24 and ours is numpy 2.
+paddle_venv=${RES2NET_MM_PADDLE_VENV:-$repo/.venv-paddle}
+if [[ " $extras " == *" tests "* ]]; then
+    paddle_stamp=$(sha256sum "$repo/requirements/paddle.txt" | cut -c1-16)
+    if [ "$(cat "$paddle_venv/.res2net_mm_stamp" 2>/dev/null)" != "$paddle_stamp" ]; then
+        log "installing the PaddlePaddle reference into $paddle_venv (requirements/paddle.txt)"
+        [ -x "$paddle_venv/bin/python" ] || "$py" -m venv "$paddle_venv"
+        "$paddle_venv/bin/python" -m pip --disable-pip-version-check install -q \
+            -r "$repo/requirements/paddle.txt"
+        echo "$paddle_stamp" > "$paddle_venv/.res2net_mm_stamp"
+    fi
+fi
 
 # Everything below is skipped when nothing that shapes the install changed.
 stamp_src=$(cat "$constraints" "$repo/requirements.txt" "$repo/requirements/"*.txt \
@@ -75,7 +91,7 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
 fi
 log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose, mmpretrain"
-pipc "$(pin mmengine)" addict packaging Pillow pyyaml yapf opencv-python
+pipc "$(pin mmengine)" "$(pin safetensors)" addict packaging Pillow pyyaml yapf opencv-python
 install_wheel "$wheel_dir"/mmcv-*.whl
 pipc "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
      json_tricks munkres scipy matplotlib pycocotools

@@ -2,8 +2,9 @@
 AP/AR tables (bbox, segm, keypoints), VOC mAP, mIoU, top-1/top-5, or the
 saliency F-measure and MAE of each test set (``<set>/saliency/maxF``).
 
-A published classifier file (official, timm, torchvision: backbone keys at
-the top level and an ``fc``) tests as it is in a classification config: its
+A published classifier file (official, timm, torchvision, PaddleClas
+.pdparams: backbone keys at the top level and an ``fc``), or its zoo name
+(zoo://<name>), tests as it is in a classification config: its
 keys are moved to ``backbone.*`` / ``head.fc.*``, the backbone's layout is
 converted, and the whole model loads strictly (a wrong number of classes or
 another architecture is a named error).
@@ -11,6 +12,8 @@ another architecture is a named error).
 Examples:
     python tools/test.py configs/faster_rcnn_r2n50_coco.py work_dirs/faster_rcnn_r2n50_coco/epoch_12.pth
     python tools/test.py configs/cls_r2n50_in1k.py res2net50_26w_4s-06e79181.pth
+    python tools/test.py configs/cls_r2n50_v1b_in1k.py zoo://res2net50_v1b_26w_4s_ssld \\
+        --cfg-options model.backbone.stage_pool=paddle
     python tools/test.py CONFIG CHECKPOINT --show-dir vis --out preds.pkl
     python tools/test.py CONFIG CHECKPOINT --fuse-conv-bn   # deploy: BN folded
     bash tools/dist_test.sh CONFIG CHECKPOINT 8
@@ -63,7 +66,10 @@ def setup_config(args):
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='res2net_mm.FuseConvBNHook')]
     check_data_paths(cfg, ('test', ))
-    checkpoint = None if '://' in args.checkpoint else read_tool_checkpoint(args.checkpoint)
+    # Files and zoo names are read here (a bare classifier loads below);
+    # other URLs go to the runner's load_from.
+    remote = '://' in args.checkpoint and not args.checkpoint.startswith('zoo://')
+    checkpoint = None if remote else read_tool_checkpoint(args.checkpoint)
     if checkpoint is not None and is_bare_classifier(checkpoint):
         cfg.load_from = None
         return cfg, checkpoint

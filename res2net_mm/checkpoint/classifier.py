@@ -5,14 +5,18 @@ An official, timm or torchvision classification file keeps its backbone at
 the top level and its classifier in ``fc``; an ``ImageClassifier`` holds them
 as ``backbone.*`` and ``head.fc.*``. ``classifier_state_dict`` moves the keys
 there; ``Res2Net``'s own loading hook then converts the backbone's layout
-(official, timm, mmdet, mmpretrain), so the whole model loads strictly.
+(official, timm, mmdet, mmpretrain), so the whole model loads strictly. A
+PaddleClas ``.pdparams`` classifier (``out`` for ``fc``) is converted to
+ours first.
 """
 import torch
 
+from .convert import warn_paddle_numerics
 from .io import CheckpointError
+from .paddle import PADDLE_STEM, from_paddle
 
 
-def _tensors(obj, source):
+def _raw_tensors(obj, source):
     for key in ('state_dict', 'model'):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
@@ -21,6 +25,15 @@ def _tensors(obj, source):
         raise CheckpointError(f'{source}: no state dict of tensors found')
     if all(key.startswith('module.') for key in obj):
         obj = {key[len('module.'):]: value for key, value in obj.items()}
+    return obj
+
+
+def _tensors(obj, source):
+    """The tensors of a checkpoint in our keys (PaddleClas's converted)."""
+    obj = _raw_tensors(obj, source)
+    if PADDLE_STEM in obj:
+        backbone, head = from_paddle(obj, source)
+        obj = {**backbone, **head}
     return obj
 
 
@@ -50,6 +63,8 @@ def load_classifier(model, obj, source='checkpoint'):
     strictly: every key fits or a ``CheckpointError`` names what does not
     (another number of classes, another architecture)."""
     state_dict = classifier_state_dict(obj, source)
+    if PADDLE_STEM in _raw_tensors(obj, source):
+        warn_paddle_numerics(getattr(model, 'backbone', None), 'paddle', source)
     fc = getattr(getattr(model, 'head', None), 'fc', None)
     if not isinstance(fc, torch.nn.Linear):
         raise CheckpointError(f'{source} is a classifier; the model has no linear head.fc '

@@ -1,18 +1,18 @@
 """Validated conversion between layouts and strict loading into ``Res2Net``:
 every tensor is mapped or the conversion fails naming the keys."""
 import os
+import warnings
 
 import torch
 
 from ..registry import MODELS
-from ..variants import ARCH_KEYS, ZOO
+from ..variants import ARCH_KEYS, WEIGHTS
 from .io import CheckpointError, read_checkpoint, save_atomic
-from .layouts import LAYOUTS, STEM_NAMES, _rename, arch_name, infer_arch, to_ours
+from .layouts import STEM_NAMES, TARGETS, _rename, arch_name, infer_arch, to_ours
 
-RELEASE = ('the official Res2Net-PretrainedModels release '
-           '(https://github.com/Res2Net/Res2Net-PretrainedModels, linked from '
-           'https://mmcheng.net/res2net/)')
-
+PADDLE_NUMERICS = ("PaddleClas's Res2Net_vd computes the first block of stage 1 as an "
+                   "ordinary block and excludes the padding from the stage blocks' pool; "
+                   "build the backbone with stage_pool='paddle' to reproduce its outputs")
 
 
 def fit_error(what, state_dict, expected, first=4):
@@ -74,8 +74,8 @@ def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None
 
     Args:
         obj: What ``read_checkpoint`` returned (any wrapper, any layout).
-        src (str): 'auto' or one of ``LAYOUTS``. Default: 'auto'.
-        dst (str): One of ``LAYOUTS``. Default: 'ours'.
+        src (str): 'auto' or one of ``layouts.LAYOUTS``. Default: 'auto'.
+        dst (str): One of ``TARGETS``. Default: 'ours'.
         keep_head (bool): Keep the ImageNet classifier (``fc`` / mmpretrain
             ``head.fc``; then mmpretrain output is a full classifier with
             ``backbone.`` keys). Default: False.
@@ -85,8 +85,9 @@ def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None
     Returns:
         tuple: (state dict in ``dst``, report dict).
     """
-    if dst not in LAYOUTS:
-        raise CheckpointError(f'unknown target layout {dst!r}; valid: {", ".join(LAYOUTS)}')
+    if dst not in TARGETS:
+        raise CheckpointError(f'unknown target layout {dst!r}; valid: {", ".join(TARGETS)} '
+                              '(paddle is a source layout only)')
     backbone, head, dropped, src = to_ours(obj, src, prefix, source)
     arch, kwargs = _validate(backbone, source)
     _check_target(arch, kwargs, dst)
@@ -107,9 +108,10 @@ def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None
 
 
 def convert_checkpoint(src_path, dst_path, src='auto', dst='ours', keep_head=False):
-    """Read ``src_path``, convert it and only then write ``dst_path``
-    atomically as a plain state dict; arguments and report as in
-    ``convert_state_dict``."""
+    """Read ``src_path`` (a file or a ``zoo://`` name), convert it and only
+    then write ``dst_path`` atomically as a plain state dict (a safetensors
+    file where ``dst_path`` ends in ``.safetensors``); arguments and report
+    as in ``convert_state_dict``."""
     out, report = convert_state_dict(read_checkpoint(src_path), src, dst, keep_head,
                                      source=src_path)
     save_atomic(out, dst_path)
@@ -118,15 +120,21 @@ def convert_checkpoint(src_path, dst_path, src='auto', dst='ours', keep_head=Fal
 
 def _missing_message(path, arch):
     name = arch_name(arch)
-    official = ZOO.get(name, {}).get('checkpoint')
-    if official is None:
-        published = sorted(n for n, row in ZOO.items() if row['checkpoint'])
-        return (f'checkpoint file {path!r} not found; no official weights are published '
+    zoo = sorted(n for n, row in WEIGHTS.items() if row['arch'] == name)
+    if not zoo:
+        published = sorted({row['arch'] for row in WEIGHTS.values()})
+        return (f'checkpoint file {path!r} not found; no weights are published '
                 f'for {name} (published: {", ".join(published)})')
-    return (f'checkpoint file {path!r} not found. The official {name} weights are '
-            f'{official} from {RELEASE}. Point init_cfg.checkpoint at that file (it is '
-            'converted on load) or convert it once: python tools/convert_checkpoint.py '
-            f'{official} checkpoints/{name}.pth')
+    return (f'checkpoint file {path!r} not found. Published {name} weights load by zoo '
+            f'name (downloaded once, verified): init_cfg.checkpoint = '
+            f'{" or ".join("zoo://" + n for n in zoo)}')
+
+
+def warn_paddle_numerics(model, layout, source):
+    """Warn when PaddleClas weights (``layout`` 'paddle') go into a backbone
+    that does not compute as PaddleClas does."""
+    if layout == 'paddle' and getattr(model, 'stage_pool', 'paddle') != 'paddle':
+        warnings.warn(f'{source}: {PADDLE_NUMERICS}')
 
 
 def strict_fit(state_dict, prefix, model):
@@ -163,6 +171,7 @@ def load_pretrained(model, path, prefix=None):
     if '://' not in path and not os.path.isfile(path):
         raise FileNotFoundError(_missing_message(path, model.arch))
     state_dict, head, dropped, src = to_ours(read_checkpoint(path), 'auto', prefix, path)
+    warn_paddle_numerics(model, src, path)
     for key, value in model.state_dict().items():  # BN counters older files lack
         if key.endswith('num_batches_tracked'):
             state_dict.setdefault(key, torch.zeros_like(value))

@@ -1,4 +1,6 @@
-"""Reading and writing checkpoint files safely (weights-only unpickling)."""
+"""Reading and writing checkpoint files safely (weights-only unpickling):
+torch files, safetensors and PaddlePaddle ``.pdparams``."""
+import contextlib
 import importlib
 import os
 import pickle
@@ -60,16 +62,27 @@ def read_checkpoint(path):
     that also pickles the objects of ``SAFE_GLOBALS`` (mmengine's ``meta`` and
     ``message_hub``, timm's ``args``) is loaded again, still weights-only,
     with exactly those classes allowed; any other global raises, naming it.
-    URLs (``open-mmlab://``, ``https://``) go through mmengine's loader.
+    ``.safetensors`` files load with safetensors, ``.pdparams`` with the
+    restricted unpickler of ``paddle.read_pdparams``. ``zoo://`` names
+    resolve to the verified cached file (``zoo.resolve``); other URLs
+    (``open-mmlab://``, ``https://``) go through mmengine's loader.
 
     Args:
-        path (str): File path or URL.
+        path (str): File path, zoo name or URL.
     """
+    if path.startswith('zoo://'):
+        from .zoo import resolve
+        path = resolve(path)
     if '://' in path:
         from mmengine.runner import CheckpointLoader
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
+    if path.endswith('.pdparams'):
+        from .paddle import read_pdparams
+        return read_pdparams(path)
+    if path.endswith('.safetensors'):
+        return _read_safetensors(path)
     try:
         try:
             return torch.load(path, map_location='cpu', weights_only=True)
@@ -87,15 +100,31 @@ def read_checkpoint(path):
                               f'({type(exc).__name__}: {str(exc)[:200]})') from exc
 
 
-def save_atomic(obj, path):
-    """``torch.save(obj)`` to a temporary file beside ``path``, then rename
-    it to ``path``: readers never see a partial file, a failure leaves none."""
+def _read_safetensors(path):
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    try:
+        return load_file(path, device='cpu')
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f'cannot read {path}: not a safetensors file, or truncated or '
+                              f'corrupt ({type(exc).__name__}: {str(exc)[:200]})') from exc
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """A binary file object on a temporary file beside ``path``, renamed to
+    ``path`` only when the block ends without an exception: readers never
+    see a partial file, a failure leaves none (and keeps an older ``path``).
+
+    Args:
+        path (str): Final file path (its folder is created).
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
@@ -104,3 +133,19 @@ def save_atomic(obj, path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_atomic(obj, path):
+    """Write ``obj`` to ``path`` atomically (``atomic_write``): a
+    ``.safetensors`` path gets a safetensors file (``obj`` a dict of
+    tensors), any other path ``torch.save(obj)``."""
+    if path.endswith('.safetensors'):
+        from safetensors.torch import save
+        # safetensors stores whole, unshared tensors.
+        data = save({k: v.detach().contiguous().clone() for k, v in obj.items()},
+                    metadata={'format': 'pt'})
+    with atomic_write(path) as f:
+        if path.endswith('.safetensors'):
+            f.write(data)
+        else:
+            torch.save(obj, f)

@@ -3,14 +3,17 @@
 Our keys are the official ones (``ours`` = ``official`` = ``timm``, head
 ``fc``); mmdet and mmpretrain rename only the deep stem (``STEM_NAMES``),
 mmpretrain classifiers have ``backbone.`` keys and a ``head.fc``, mmdet
-detectors ``backbone.`` keys.
+detectors ``backbone.`` keys. PaddleClas's Res2Net_vd names everything its
+own way (``paddle.from_paddle``); it is a source layout only.
 """
 import torch
 
 from ..variants import ARCHS, STAGE_BLOCKS
 from .io import CheckpointError
+from .paddle import PADDLE_STEM, from_paddle
 
-LAYOUTS = ('official', 'timm', 'mmdet', 'mmpretrain', 'ours')
+LAYOUTS = ('official', 'timm', 'mmdet', 'mmpretrain', 'ours', 'paddle')
+TARGETS = LAYOUTS[:-1]  # layouts a conversion can write
 # Deep-stem module names, ours -> layout; everything else is shared.
 STEM_NAMES = {
     'mmdet': {'conv1.0': 'stem.0', 'conv1.1': 'stem.1', 'conv1.3': 'stem.3',
@@ -21,7 +24,7 @@ STEM_NAMES = {
 # Layouts whose keys a detected key family may be: mmpretrain's v1
 # (deep_stem=False, avg_down=False) has exactly the official keys.
 KEY_FAMILIES = {'official': ('official', 'timm', 'ours', 'mmpretrain'),
-                'mmdet': ('mmdet',), 'mmpretrain': ('mmpretrain',)}
+                'mmdet': ('mmdet',), 'mmpretrain': ('mmpretrain',), 'paddle': ('paddle',)}
 
 def _split(obj, prefix, source):
     """(backbone, head as ``fc.*``, dropped keys, head style) of a checkpoint.
@@ -60,7 +63,8 @@ def detect_layout(keys):
         keys (Iterable[str]): Backbone keys (no ``backbone.`` prefix).
     """
     stems = {'stem.0.conv.weight': 'mmpretrain', 'stem.0.weight': 'mmdet',
-             'conv1.weight': 'official', 'conv1.0.weight': 'official'}
+             'conv1.weight': 'official', 'conv1.0.weight': 'official',
+             PADDLE_STEM: 'paddle'}
     keys = set(keys)
     found = [layout for key, layout in stems.items() if key in keys]
     if len(found) != 1:
@@ -97,6 +101,9 @@ def to_ours(obj, src='auto', prefix=None, source='checkpoint'):
         src = 'mmpretrain' if head_style == 'head.fc.' else family
     elif src not in KEY_FAMILIES[family]:
         raise CheckpointError(f'{source}: keys are in the {family} layout, not {src}')
+    if family == 'paddle':
+        backbone, head = from_paddle(backbone, source)
+        return backbone, head, dropped, src
     names = {new: old for old, new in STEM_NAMES.get(family, {}).items()}
     return {_rename(k, names): v for k, v in backbone.items()}, head, dropped, src
 
@@ -114,6 +121,10 @@ def rename_to_ours(state_dict, prefix=''):
         family = detect_layout(keys) if keys else None
     except CheckpointError:
         return None
+    if family == 'paddle':
+        backbone, head = from_paddle({k: state_dict.pop(prefix + k) for k in keys})
+        state_dict.update({prefix + k: v for k, v in {**backbone, **head}.items()})
+        return family
     names = {new: old for old, new in STEM_NAMES.get(family, {}).items()}
     for key in keys:
         new = _rename(key, names)
@@ -138,7 +149,8 @@ def infer_arch(state_dict):
     deep_stem = 'conv1.0.weight' in state_dict
     stem = state_dict.get('conv1.0.weight' if deep_stem else 'conv1.weight')
     if depth is None or conv is None or conv1 is None or stem is None or 'bn1.weight' not in state_dict:
-        raise CheckpointError(f'not a Res2Net-50/101/152 state dict (blocks per stage {blocks}, '
+        depths = '/'.join(map(str, STAGE_BLOCKS))
+        raise CheckpointError(f'not a Res2Net-{depths} state dict (blocks per stage {blocks}, '
                               f'first keys {sorted(state_dict)[:4]})')
     cardinality = conv.shape[0] // conv.shape[1]
     arch = dict(depth=depth, base_width=conv.shape[0] // cardinality,

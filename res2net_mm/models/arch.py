@@ -4,7 +4,7 @@ import torch
 
 from ..variants import ARCH_KEYS, ARCHS, STAGE_BLOCKS, STEMS
 
-STAGE_POOLS = ('always', 'strided')
+STAGE_POOLS = ('always', 'strided', 'paddle')
 STYLES = ('pytorch', 'caffe')
 MEMORY_FORMATS = dict(channels_last=torch.channels_last, contiguous=torch.contiguous_format)
 IMPLS = ('fast', 'reference')

@@ -87,7 +87,7 @@ class Bottle2neck(BaseModule):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
                  downsample=None, scales: int = 4, base_width: int = 26,
                  cardinality: int = 1, stage_block: bool = False, stage_pool: bool = True,
-                 style: str = 'pytorch', se: bool = False, conv_cfg=None,
+                 pool_include_pad: bool = True, style: str = 'pytorch', se: bool = False, conv_cfg=None,
                  norm_cfg=dict(type='BN'), dcn=None, plugins=None, with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg)
@@ -115,7 +115,8 @@ class Bottle2neck(BaseModule):
         self.bns = nn.ModuleList(build_norm_layer(norm_cfg, width)[1] for _ in range(num_convs))
         self.pool = None
         if stage_block and scales > 1 and (stage_pool or conv2_stride != 1):
-            self.pool = nn.AvgPool2d(3, stride=conv2_stride, padding=1)
+            self.pool = nn.AvgPool2d(3, stride=conv2_stride, padding=1,
+                                     count_include_pad=pool_include_pad)
         self.conv3 = build_conv_layer(conv_cfg, width * scales, planes * self.expansion, 1,
                                       bias=False)
         self.bn3 = build_norm_layer(norm_cfg, planes * self.expansion)[1]

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..checkpoint import load_pretrained, rename_to_ours, strict_fit
+from ..checkpoint import load_pretrained, rename_to_ours, strict_fit, warn_paddle_numerics
 from ..registry import MODELS
 from . import fast
 from .arch import IMPLS, MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
@@ -56,8 +56,11 @@ class Res2Net(BaseModule):
             blocks, one per block (DeepLabv3 multi-grid). Defaults to None.
         stage_pool (str): 'always' (official; every stage block pools its
             pass-through split, stride 1 and dilated stages included, with
-            ``AvgPool2d(3, 1, 1)``) or 'strided' (mmdet's numerics: only when
-            the stride is not 1). Defaults to 'always'.
+            ``AvgPool2d(3, 1, 1)``), 'strided' (mmdet's numerics: only when
+            the stride is not 1) or 'paddle' (PaddleClas's Res2Net_vd: only
+            strided first blocks are stage blocks, a stride-1 first block is
+            an ordinary hierarchical one, and the pool excludes the padding;
+            use it with PaddleClas weights). Defaults to 'always'.
         out_indices (Sequence[int] | None): Stages whose outputs are
             returned. Defaults to None: every built stage, (0, 1, 2, 3).
         style (str): 'pytorch' or 'caffe' (stride in the first 1x1 conv).
@@ -139,7 +142,7 @@ class Res2Net(BaseModule):
         if impl == 'reference' and memory_format is not None:
             raise ValueError(f'memory_format={memory_format!r} applies to impl="fast" only; '
                              'the reference keeps the layout of its input')
-        self.impl = impl
+        self.impl, self.stage_pool = impl, stage_pool
         self.memory_format = MEMORY_FORMATS[memory_format or 'channels_last']
         self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
         self.norm_eval, self.zero_init_residual = norm_eval, zero_init_residual
@@ -150,6 +153,7 @@ class Res2Net(BaseModule):
         block_cfg = dict(scales=self.arch['scales'], base_width=self.arch['base_width'],
                          cardinality=self.arch['cardinality'], se=self.arch['se'],
                          stage_pool=stage_pool == 'always', style=style,
+                         pool_include_pad=stage_pool != 'paddle',
                          conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp)
         inplanes, total_stride = stem_channels, 1 if self.arch['stem'] == 'cifar' else 4
         self.out_channels, self.out_strides, self.res_layers = [], [], []
@@ -224,8 +228,10 @@ class Res2Net(BaseModule):
                                         stride=conv_stride, bias=False),
                        build_norm_layer(self.norm_cfg, outplanes)[1]]
             downsample = nn.Sequential(*layers)
+        # PaddleClas makes only strided first blocks stage blocks.
+        stage_block = self.stage_pool != 'paddle' or stride != 1
         blocks = [Bottle2neck(inplanes, planes, stride, block_dilations[0], downsample,
-                              stage_block=True, **block_cfg)]
+                              stage_block=stage_block, **block_cfg)]
         for dilation in block_dilations[1:]:
             blocks.append(Bottle2neck(outplanes, planes, 1, dilation, **block_cfg))
         return nn.Sequential(*blocks)
@@ -267,7 +273,7 @@ class Res2Net(BaseModule):
         # Every way of loading (load_state_dict, mmengine's load_checkpoint
         # on a whole detector, Pretrained init) converts the keys under
         # ``prefix`` from any published layout and fits all of them or none.
-        rename_to_ours(state_dict, prefix)
+        warn_paddle_numerics(self, rename_to_ours(state_dict, prefix), 'the state dict')
         strict_fit(state_dict, prefix, self)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
