@@ -6,8 +6,8 @@ architecture from the keys; ``convert`` validates every conversion against
 that architecture and loads strictly into ``Res2Net``.
 """
 from .classifier import classifier_state_dict, is_bare_classifier, load_classifier
-from .convert import (convert_checkpoint, convert_state_dict, fit_error, load_pretrained,
-                      strict_fit)
+from .convert import (convert_checkpoint, convert_state_dict, fit_error, load_backbone,
+                      load_pretrained, strict_fit)
 from .io import (SAFE_GLOBALS, CheckpointError, allowed_globals, class_getattr,
                  read_checkpoint, save_atomic)
 from .layouts import (LAYOUTS, STEM_NAMES, arch_name, detect_layout, infer_arch,
@@ -16,7 +16,7 @@ from .layouts import (LAYOUTS, STEM_NAMES, arch_name, detect_layout, infer_arch,
 __all__ = [
     'LAYOUTS', 'SAFE_GLOBALS', 'STEM_NAMES', 'CheckpointError', 'allowed_globals',
     'arch_name', 'class_getattr', 'classifier_state_dict', 'convert_checkpoint', 'convert_state_dict',
-    'detect_layout', 'fit_error', 'infer_arch', 'is_bare_classifier', 'load_classifier',
-    'load_pretrained', 'read_checkpoint',
+    'detect_layout', 'fit_error', 'infer_arch', 'is_bare_classifier', 'load_backbone',
+    'load_classifier', 'load_pretrained', 'read_checkpoint',
     'rename_to_ours', 'save_atomic', 'strict_fit', 'to_ours'
 ]

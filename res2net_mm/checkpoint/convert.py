@@ -7,7 +7,7 @@ import torch
 from ..registry import MODELS
 from ..variants import ARCH_KEYS, ZOO
 from .io import CheckpointError, read_checkpoint, save_atomic
-from .layouts import LAYOUTS, STEM_NAMES, _rename, arch_name, infer_arch, to_ours
+from .layouts import LAYOUTS, STEM_NAMES, _rename, _split, arch_name, infer_arch, to_ours
 
 RELEASE = ('the official Res2Net-PretrainedModels release '
            '(https://github.com/Res2Net/Res2Net-PretrainedModels, linked from '
@@ -172,3 +172,28 @@ def load_pretrained(model, path, prefix=None):
         raise CheckpointError(f'checkpoint {path} ({src} layout): {exc}') from None
     print_log(f'loaded {path} ({src} layout, {len(state_dict)} tensors; dropped '
               f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')
+
+
+def load_backbone(model, path, prefix=None):
+    """Load a checkpoint into a backbone that converts its own published
+    layouts on load (``Res2NetDLA``, ``BigLittleRes2Net``), strictly.
+
+    Args:
+        model (nn.Module): The backbone.
+        path (str): Checkpoint file or URL.
+        prefix (str | None): Backbone prefix (None: ``backbone.`` if the keys
+            have it). Defaults to None.
+    """
+    from mmengine.logging import print_log
+    if '://' not in path and not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file {path!r} not found')
+    state_dict, head, dropped, _ = _split(read_checkpoint(path), prefix, path)
+    for key, value in model.state_dict().items():  # BN counters older files lack
+        if key.endswith('num_batches_tracked'):
+            state_dict.setdefault(key, torch.zeros_like(value))
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except CheckpointError as exc:
+        raise CheckpointError(f'checkpoint {path}: {exc}') from None
+    print_log(f'loaded {path} ({len(state_dict)} tensors; dropped {len(head)} head and '
+              f'{len(dropped)} non-backbone keys)', logger='current')
