@@ -99,6 +99,7 @@ DLA_ARCH_KEYS = ('levels', 'channels', 'base_width', 'scales', 'cardinality')
 # stage 4 a plain stage. scales=1, base_width=64 is bL-ResNet's bottleneck.
 BL_ARCHS = {
     'blresnet50':  dict(depth=50, base_width=64, scales=1, cardinality=1, alpha=2, beta=4),  # 26.69M, 2.85G
+    # bLRes2Net-50: 26w x 4s Res2Net blocks in bL-ResNet-50's places (Gao et al., Sec. 3.2)
     'blres2net50': dict(depth=50, base_width=26, scales=4, cardinality=1, alpha=2, beta=4),
 }
 BL_ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'alpha', 'beta')
