@@ -10,5 +10,6 @@ model = dict(
         _delete_=True,
         type='res2net_mm.Res2NetDLA',
         arch='res2next_dla60',
-        out_indices=(3, )),
+        out_indices=(3, ),
+        zero_init_residual=False),
     head=dict(in_channels=1024))

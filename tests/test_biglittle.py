@@ -58,6 +58,7 @@ def test_merge_is_upsampled_big_plus_expanded_little():
         big = stage.big(x)
         little = stage.little_e(stage.little(x))
         assert big.shape[2:] == (5, 7) and little.shape[2:] == (10, 14)
+        assert (big < 0).any() and (stage.little(x) >= 0).all()  # no ReLU ends the big branch
         expected = torch.relu(little + big.repeat_interleave(2, 2).repeat_interleave(2, 3))
         torch.testing.assert_close(stage.merge(x), expected)
         torch.testing.assert_close(stage(x), stage.fusion(expected))

@@ -160,8 +160,7 @@ def arch_of(name):
 # Res2Net blocks in other networks (Table 2): config backbone tag -> (type, arch).
 FAMILY = {'r2ndla60': ('res2net_mm.Res2NetDLA', 'res2net_dla60'),
           'r2nextdla60': ('res2net_mm.Res2NetDLA', 'res2next_dla60'),
-          'blr2n50': ('res2net_mm.BigLittleRes2Net', 'blres2net50'),
-          'blr50': ('res2net_mm.BigLittleRes2Net', 'blresnet50')}
+          'blr2n50': ('res2net_mm.BigLittleRes2Net', 'blres2net50')}
 
 
 def family_of(name):

@@ -126,3 +126,16 @@ def test_blocks_pool_and_skip_sums_only_when_strided():
     assert all(b.stage_block and b.pool.stride == 2 for b in strided)
     assert all(not b.stage_block and b.pool is None for b in plain)
     assert model.level2.tree1.width == 28 and model.level5.tree1.width == 224
+
+
+@pytest.mark.parametrize('arch', sorted(TIMM_NAMES))
+def test_flops_within_3_percent_of_published(arch):
+    """The release's MACs (4.2G / 3.6G) count the official forward, which
+    also runs the unused projections: ours + theirs (1x1 convs at stride 8
+    for level3, 16 for level4's two) at 224x224."""
+    from mmengine.analysis import FlopAnalyzer
+    analyzer = FlopAnalyzer(Res2NetDLA(arch).eval(), (torch.randn(1, 3, 224, 224),))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    unused = 28 * 28 * 128 * 256 + 2 * 14 * 14 * 256 * 512
+    assert (analyzer.total() + unused) / 1e9 == pytest.approx(FAMILY_ZOO[arch]['gflops'], rel=0.03)

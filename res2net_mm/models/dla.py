@@ -132,8 +132,9 @@ class Res2NetDLA(MultiLevelBackbone):
             Defaults to False.
         with_cp (bool): Gradient checkpointing of every block.
             Defaults to False.
-        zero_init_residual (bool): Zero every block's last norm at init
-            (the official DLA does not). Defaults to False.
+        zero_init_residual (bool): Zero every block's last norm at init, so
+            each block starts as its shortcut (as ``Res2Net``; the official
+            DLA init does not). Defaults to True.
         pretrained (str | None): Deprecated; use ``init_cfg``.
             Defaults to None.
         init_cfg (dict | list | None): Default Kaiming/Constant;
@@ -151,7 +152,7 @@ class Res2NetDLA(MultiLevelBackbone):
     def __init__(self, arch=None, in_channels=3, out_indices=(0, 1, 2, 3), frozen_stages=-1,
                  root_shortcut=False, conv_cfg=None,
                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
-                 with_cp=False, zero_init_residual=False, pretrained=None, init_cfg=None):
+                 with_cp=False, zero_init_residual=True, pretrained=None, init_cfg=None):
         super().__init__(out_indices, frozen_stages, norm_eval, with_cp, zero_init_residual,
                          pretrained, init_cfg)
         self.arch = arch = resolve_named_arch(arch, DLA_ARCHS, DLA_ARCH_KEYS, 'res2net_dla60')
