@@ -100,7 +100,7 @@ class DlaTree(nn.Module):
 
 
 def official_unused_projects(levels, name):
-    """Keys prefixes of the shortcut projections the official code builds in
+    """Key prefixes of the shortcut projections the official code builds in
     trees deeper than 1 and never uses (the subtree computes its own)."""
     if levels == 1:
         return []
