@@ -174,7 +174,7 @@ def load_pretrained(model, path, prefix=None):
               f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')
 
 
-def load_backbone(model, path, prefix=None):
+def load_backbone(model, path, prefix=None, missing_hint=''):
     """Load a checkpoint into a backbone that converts its own published
     layouts on load (``Res2NetDLA``, ``BigLittleRes2Net``), strictly.
 
@@ -183,10 +183,12 @@ def load_backbone(model, path, prefix=None):
         path (str): Checkpoint file or URL.
         prefix (str | None): Backbone prefix (None: ``backbone.`` if the keys
             have it). Defaults to None.
+        missing_hint (str): Appended to the error for a missing file (where
+            the weights are published). Defaults to ''.
     """
     from mmengine.logging import print_log
     if '://' not in path and not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file {path!r} not found')
+        raise FileNotFoundError(f'checkpoint file {path!r} not found{missing_hint}')
     state_dict, head, dropped, _ = _split(read_checkpoint(path), prefix, path)
     for key, value in model.state_dict().items():  # BN counters older files lack
         if key.endswith('num_batches_tracked'):

@@ -10,6 +10,8 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import fit_error, load_backbone
+from ..checkpoint.convert import RELEASE
+from ..variants import FAMILY_ZOO
 from .arch import _bool, _check, _check_out_indices
 from .bottle2neck import Bottle2neck
 
@@ -156,7 +158,10 @@ class MultiLevelBackbone(BackboneContract):
                     param.requires_grad = False
 
     def _load_pretrained(self, path, prefix):
-        load_backbone(self, path, prefix=prefix)
+        official = FAMILY_ZOO.get(self.arch_name, {}).get('checkpoint')
+        hint = (f'. The official {self.arch_name} weights are {official} from {RELEASE}'
+                if official else f'. No weights are published for {self.arch_name}')
+        load_backbone(self, path, prefix=prefix, missing_hint=hint)
 
     def convert_keys(self, state_dict, prefix):
         """Rename or drop, in place, published-layout keys under ``prefix``
