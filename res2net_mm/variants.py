@@ -161,3 +161,44 @@ WEIGHTS = {
     'res2net200_v1b_26w_4s_ssld': dict(arch='res2net200_v1b_26w_4s', top1=85.1, source='PaddleClas SSLD',
                                        files=(_paddle('Res2Net200_vd_26w_4s_ssld'), )),
 }
+
+
+# Res2Net blocks in other networks (the paper's Section 3.2 and Table 2).
+# DLA-60 (Yu et al., CVPR 2018): conv levels 0-1, aggregation trees of
+# ``levels`` depth for levels 2-5, ``channels`` per level; the blocks'
+# split width is floor(out_channels * base_width / 128) * cardinality, as
+# the official Res2Net dla.py (timm's dla60_res2net / dla60_res2next).
+DLA_ARCHS = {
+    'res2net_dla60':  dict(levels=(1, 1, 1, 2, 3, 1), channels=(16, 32, 128, 256, 512, 1024),
+                           base_width=28, scales=4, cardinality=1),  # 21.15M, 4.2G
+    'res2next_dla60': dict(levels=(1, 1, 1, 2, 3, 1), channels=(16, 32, 128, 256, 512, 1024),
+                           base_width=4, scales=4, cardinality=8),   # 17.33M, 3.6G
+}
+DLA_ARCH_KEYS = ('levels', 'channels', 'base_width', 'scales', 'cardinality')
+
+# Big-Little Net (Chen et al., ICLR 2019): stages 1-3 are big-little modules
+# (alpha: the little branch's channel divisor, beta: its depth divisor),
+# stage 4 a plain stage. scales=1, base_width=64 is bL-ResNet's bottleneck.
+BL_ARCHS = {
+    'blresnet50':  dict(depth=50, base_width=64, scales=1, cardinality=1, alpha=2, beta=4),  # 26.69M, 2.85G
+    # bLRes2Net-50: 26w x 4s Res2Net blocks in bL-ResNet-50's places (Gao et al., Sec. 3.2)
+    'blres2net50': dict(depth=50, base_width=26, scales=4, cardinality=1, alpha=2, beta=4),
+}
+BL_ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'alpha', 'beta')
+# Blocks per stage of bL-ResNets, from the bL-Net code (its 101 and 152
+# counts differ from ResNet's 101 and 152).
+BL_STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (4, 8, 18, 3), 152: (5, 12, 30, 3)}
+
+# Published facts of these, for full ImageNet models (1000-class head
+# included, as the sources count): params_m in millions as published,
+# gflops multiply-adds at 224x224, top1 = 100 - the Res2Net paper's Table 2
+# top-1 error. DLA: the official Res2Net-PretrainedModels release (params,
+# MACs, files). bL-ResNet-50 (alpha=2, beta=4): params from Chen et al.,
+# ICLR 2019, Table 2; FLOPs and the re-trained top-1 error (22.41, the one
+# the Res2Net paper cites) from the IBM/BigLittleNet README.
+FAMILY_ZOO = {
+    'res2net_dla60':  dict(params_m=21.15, gflops=4.2,  top1=78.47, checkpoint='res2net_dla60_4s-d88db7f9.pth'),
+    'res2next_dla60': dict(params_m=17.33, gflops=3.6,  top1=78.45, checkpoint='res2next_dla60_4s-d327927b.pth'),
+    'blresnet50':     dict(params_m=26.69, gflops=2.85, top1=77.59, checkpoint=None),
+    'blres2net50':    dict(params_m=None,  gflops=None, top1=78.32, checkpoint=None),
+}

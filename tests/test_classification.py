@@ -19,7 +19,8 @@ from res2net_mm.engine import build_runner, smoke_config
 from res2net_mm.models import Res2Net
 from res2net_mm.variants import CIFAR
 
-from tests.test_parity_timm import TIMM_MODELS, assert_scaled_close, randomize
+from tests.conftest import randomize
+from tests.test_parity_timm import TIMM_MODELS, assert_scaled_close
 from tests.test_tools import load_tool
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,7 +26,7 @@ from mmengine.config import Config
 
 from res2net_mm.engine import (COCO_ITEMS, add_dump, build_runner,
                                enable_show_dir, request_full_coco, smoke_config)
-from res2net_mm.variants import ARCHS, WEIGHTS
+from res2net_mm.variants import ARCHS, FAMILY_ZOO, WEIGHTS
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))
@@ -157,8 +157,24 @@ def arch_of(name):
     return f'{"se_" if se else ""}res2net{depth}{v1b}_{width or 26}w_{scales or 4}s'
 
 
+# Res2Net blocks in other networks (Table 2): config backbone tag -> (type, arch).
+FAMILY = {'r2ndla60': ('res2net_mm.Res2NetDLA', 'res2net_dla60'),
+          'r2nextdla60': ('res2net_mm.Res2NetDLA', 'res2next_dla60'),
+          'blr2n50': ('res2net_mm.BigLittleRes2Net', 'blres2net50')}
+
+
+def family_of(name):
+    """The FAMILY tag of a config name (its backbone field), or None."""
+    tag = name.rsplit('_', 2)[-2]
+    return tag if tag in FAMILY else None
+
+
 def _expected_checkpoint(backbone):
-    """Published weights by zoo name; other archs a file to pretrain."""
+    """Published weights by zoo name; other archs a file to pretrain; the
+    DLA / Big-Little backbones their official file (not in the zoo yet)."""
+    if backbone.get('arch') in FAMILY_ZOO:
+        official = FAMILY_ZOO[backbone['arch']]['checkpoint']
+        return f'checkpoints/{official or backbone["arch"] + ".pth"}'
     if backbone['type'] != 'res2net_mm.Res2Net':
         return f'torchvision://resnet{backbone["depth"]}'
     if backbone['arch'] in WEIGHTS:
@@ -169,7 +185,9 @@ def _expected_checkpoint(backbone):
 @pytest.mark.parametrize('name', NAMES)
 def test_config_backbone_and_pretrained_checkpoint(name):
     backbone = _load(name).model.backbone
-    if re.search(r'_(se)?r2n', name):
+    if family_of(name):
+        assert (backbone.type, backbone.arch) == FAMILY[family_of(name)]
+    elif re.search(r'_(se)?r2n', name):
         assert arch_of(name) in ARCHS
         assert backbone.type == 'res2net_mm.Res2Net' and backbone.arch == arch_of(name)
     elif backbone.type == 'res2net_mm.Res2Net':  # a ResNeXt baseline built by ours
@@ -197,7 +215,8 @@ def baseline_of(name):
     return f'{method}_r{depth}_{dataset}'
 
 
-RES2NET_CONFIGS = [n for n in NAMES if re.search(r'_(se)?r2n', n) and '_299_' not in n]
+RES2NET_CONFIGS = [n for n in NAMES if re.search(r'_(se)?r2n', n) and '_299_' not in n
+                   and not family_of(n)]
 
 
 @pytest.mark.parametrize('name', RES2NET_CONFIGS)
@@ -205,6 +224,20 @@ def test_res2net_config_changes_only_the_backbone(name):
     baseline = baseline_of(name)
     assert baseline in NAMES
     assert _without_backbone(_load(name)) == _without_backbone(_load(baseline))
+
+
+@pytest.mark.parametrize('name', [n for n in NAMES if family_of(n)])
+def test_family_config_changes_only_the_backbone_and_its_channels(name):
+    """DLA-60 and bL configs against the ResNet-50 one: another backbone and,
+    for DLA-60 (levels of 128-1024 channels), the FPN's / classifier's input."""
+    method, dataset = name.split('_' + family_of(name) + '_')
+    ours, baseline = _without_backbone(_load(name)), _without_backbone(_load(f'{method}_r50_{dataset}'))
+    head = ('neck', 'in_channels') if method == 'faster_rcnn' else ('head', 'in_channels')
+    channels = ours['model'][head[0]].pop(head[1]), baseline['model'][head[0]].pop(head[1])
+    expected = [128, 256, 512, 1024] if 'dla' in name else [256, 512, 1024, 2048]
+    assert channels == ((expected, [256, 512, 1024, 2048]) if head[0] == 'neck' else
+                        (expected[-1], 2048))
+    assert ours == baseline
 
 
 def test_res2net_299_changes_only_the_input_size():

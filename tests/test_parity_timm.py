@@ -10,24 +10,6 @@ from timm.models.res2net import Bottle2neck as TimmBottle2neck  # noqa: E402
 from timm.models.resnet import ResNet as TimmResNet  # noqa: E402
 
 
-def randomize(model, seed=0):
-    """Random weights and BN statistics at a realistic scale (activations stay
-    O(1)), so every parameter and buffer matters and atol 1e-5 is meaningful."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if not tensor.dtype.is_floating_point:
-                continue
-            noise = torch.rand(tensor.shape, generator=gen)
-            if tensor.dim() > 1:  # conv / fc weights: uniform with variance 1 / fan_in
-                tensor.copy_((noise - 0.5) * (12 / tensor[0].numel()) ** 0.5)
-            elif name.endswith(('running_var', '.weight')):
-                tensor.copy_(noise + 0.5)
-            else:  # biases and running means
-                tensor.copy_((noise - 0.5) * 0.2)
-    return model
-
-
 def timm_se_res2net50():
     """timm builds SE-Res2Net from its generic ResNet with attn_layer='se'."""
     return TimmResNet(block=TimmBottle2neck, layers=[3, 4, 6, 3], base_width=26,
@@ -64,7 +46,7 @@ def assert_scaled_close(got, expected, tol=1e-5):
 
 @pytest.mark.parametrize('impl', ['reference', 'fast'])
 @pytest.mark.parametrize('arch', sorted(TIMM_MODELS))
-def test_stage_outputs_equal_timm(arch, impl):
+def test_stage_outputs_equal_timm(arch, impl, randomize):
     """The reference is timm's computation op for op: bit-identical. The fast
     path (NHWC, BN folded at inference) runs under no_grad as mmengine's
     test loops do, equal to float rounding."""
@@ -83,7 +65,7 @@ def test_stage_outputs_equal_timm(arch, impl):
             assert_scaled_close(g, e)
 
 
-def test_mmdet_rule_differs_from_official_at_stride_one():
+def test_mmdet_rule_differs_from_official_at_stride_one(randomize):
     """The stage-block pool at stride 1 is real: dropping it changes outputs."""
     official = randomize(Res2Net('res2net50_26w_4s', out_indices=(0,))).eval()
     strided = Res2Net('res2net50_26w_4s', out_indices=(0,), stage_pool='strided').eval()

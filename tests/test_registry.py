@@ -175,6 +175,10 @@ BUILD_BY_SCOPED_NAME = {
                   'res2net_mm.evaluation.per_dataset.PerDatasetEvaluator'),
     'transform': ('TRANSFORMS', "dict(type='res2net_mm.BinarizeMask')",
                   'res2net_mm.datasets.saliency.BinarizeMask'),
+    'model Res2NetDLA': ('MODELS', "dict(type='res2net_mm.Res2NetDLA', arch='res2next_dla60')",
+                         'res2net_mm.models.dla.Res2NetDLA'),
+    'model BigLittleRes2Net': ('MODELS', "dict(type='res2net_mm.BigLittleRes2Net')",
+                               'res2net_mm.models.biglittle.BigLittleRes2Net'),
 }
 
 

@@ -8,7 +8,12 @@ import torch
 from ..registry import MODELS
 from ..variants import ARCH_KEYS, WEIGHTS
 from .io import CheckpointError, read_checkpoint, save_atomic
-from .layouts import STEM_NAMES, TARGETS, _rename, arch_name, infer_arch, to_ours
+from .layouts import STEM_NAMES, TARGETS, _rename, _split, arch_name, infer_arch, to_ours
+
+# Where the official files of the backbones outside the zoo table come from.
+RELEASE = ('the official Res2Net-PretrainedModels release '
+           '(https://github.com/Res2Net/Res2Net-PretrainedModels, linked from '
+           'https://mmcheng.net/res2net/)')
 
 PADDLE_NUMERICS = ("PaddleClas's Res2Net_vd computes the first block of stage 1 as an "
                    "ordinary block and excludes the padding from the stage blocks' pool; "
@@ -181,3 +186,30 @@ def load_pretrained(model, path, prefix=None):
         raise CheckpointError(f'checkpoint {path} ({src} layout): {exc}') from None
     print_log(f'loaded {path} ({src} layout, {len(state_dict)} tensors; dropped '
               f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')
+
+
+def load_backbone(model, path, prefix=None, missing_hint=''):
+    """Load a checkpoint into a backbone that converts its own published
+    layouts on load (``Res2NetDLA``, ``BigLittleRes2Net``), strictly.
+
+    Args:
+        model (nn.Module): The backbone.
+        path (str): Checkpoint file or URL.
+        prefix (str | None): Backbone prefix (None: ``backbone.`` if the keys
+            have it). Defaults to None.
+        missing_hint (str): Appended to the error for a missing file (where
+            the weights are published). Defaults to ''.
+    """
+    from mmengine.logging import print_log
+    if '://' not in path and not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file {path!r} not found{missing_hint}')
+    state_dict, head, dropped, _ = _split(read_checkpoint(path), prefix, path)
+    for key, value in model.state_dict().items():  # BN counters older files lack
+        if key.endswith('num_batches_tracked'):
+            state_dict.setdefault(key, torch.zeros_like(value))
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except CheckpointError as exc:
+        raise CheckpointError(f'checkpoint {path}: {exc}') from None
+    print_log(f'loaded {path} ({len(state_dict)} tensors; dropped {len(head)} head and '
+              f'{len(dropped)} non-backbone keys)', logger='current')

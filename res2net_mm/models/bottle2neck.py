@@ -78,6 +78,9 @@ class Bottle2neck(BaseModule):
             and ``position`` in PLUGIN_POSITIONS. Defaults to None.
         with_cp (bool): Gradient checkpointing of the whole block.
             Defaults to False.
+        last_relu (bool): ReLU after the residual add. Big-Little Net's big
+            branch ends without it (the branches are summed, then ReLU).
+            Defaults to True.
         init_cfg (dict | list[dict] | None): Initialization config.
             Defaults to None.
     """
@@ -89,13 +92,13 @@ class Bottle2neck(BaseModule):
                  cardinality: int = 1, stage_block: bool = False, stage_pool: bool = True,
                  pool_include_pad: bool = True, style: str = 'pytorch', se: bool = False, conv_cfg=None,
                  norm_cfg=dict(type='BN'), dcn=None, plugins=None, with_cp: bool = False,
-                 init_cfg=None):
+                 last_relu: bool = True, init_cfg=None):
         super().__init__(init_cfg)
         width = (planes * base_width // 64) * cardinality
         if width < 1:
             raise ValueError(f'planes={planes} and base_width={base_width} give an empty split')
         self.width, self.scales, self.stride = width, scales, stride
-        self.stage_block, self.with_cp = stage_block, with_cp
+        self.stage_block, self.with_cp, self.last_relu = stage_block, with_cp, last_relu
         conv1_stride, conv2_stride = (stride, 1) if style == 'caffe' else (1, stride)
         self.conv1 = build_conv_layer(conv_cfg, inplanes, width * scales, 1,
                                       stride=conv1_stride, bias=False)
@@ -156,7 +159,7 @@ class Bottle2neck(BaseModule):
         (Goyal et al., 2017)."""
         constant_init(self.bn3, 0)
 
-    def _inner_forward(self, x):
+    def _inner_forward(self, x, identity=None):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.plugins(out, 'after_conv1')
 
@@ -176,10 +179,15 @@ class Bottle2neck(BaseModule):
         out = self.plugins(out, 'after_conv3')
         if self.se is not None:
             out = self.se(out)
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + identity)
+        if identity is None:
+            identity = x if self.downsample is None else self.downsample(x)
+        out = out + identity
+        return self.relu(out) if self.last_relu else out
 
-    def forward(self, x):
+    def forward(self, x, identity=None):
+        """The block on ``x``; ``identity`` replaces the shortcut branch
+        where the network computes it (DLA's trees project it once per
+        tree)."""
         if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        return self._inner_forward(x)
+            return cp.checkpoint(self._inner_forward, x, identity, use_reentrant=False)
+        return self._inner_forward(x, identity)

@@ -5,12 +5,8 @@ parameter names follow the official code, so official/timm weights load as
 they are. ``forward`` runs the plain modules (``impl='reference'``) or
 ``fast.py``'s execution of the same function (``impl='fast'``).
 """
-import warnings
-
 import torch.nn as nn
-from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained, rename_to_ours, strict_fit, warn_paddle_numerics
 from ..registry import MODELS
@@ -18,14 +14,13 @@ from . import fast
 from .arch import IMPLS, MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
 from .bottle2neck import Bottle2neck
 from .layers import build_conv_layer, build_norm_layer
+from .multilevel import BackboneContract
 
 DEFAULT_STRIDES = (1, 2, 2, 2)
-DEFAULT_INIT = [dict(type='Kaiming', layer='Conv2d'),
-                dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
 
 
 @MODELS.register_module()
-class Res2Net(BaseModule):
+class Res2Net(BackboneContract):
     """Res2Net backbone: v1 (7x7 stem) and v1b (deep stem, avg-pool shortcut),
     Res2NeXt and SE-Res2Net, for classification and dense prediction.
 
@@ -116,12 +111,7 @@ class Res2Net(BaseModule):
                  norm_eval=False, dcn=None, stage_with_dcn=None,
                  plugins=None, with_cp=False, zero_init_residual=True, impl='fast',
                  memory_format=None, pretrained=None, init_cfg=None):
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give either init_cfg or the deprecated pretrained, not both')
-            warnings.warn('pretrained is deprecated, use init_cfg=dict(type="Pretrained", ...)')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        super().__init__(init_cfg if init_cfg is not None else DEFAULT_INIT)
+        super().__init__(pretrained, init_cfg)
         self.arch = resolve_arch(arch, depth=depth, scales=scales, base_width=base_width,
                                  deep_stem=deep_stem, avg_down=avg_down)
         if num_stages is None:
@@ -246,36 +236,21 @@ class Res2Net(BaseModule):
             for param in module.parameters():
                 param.requires_grad = False
 
-    def init_weights(self):
-        """Run ``init_cfg``: every init but 'Pretrained', then the zero-init of
-        residual norms, then 'Pretrained' (a dict or an entry of a list)
-        through our loader: any layout, strict, nothing overwrites it."""
-        if self._is_init:
-            return super().init_weights()  # mmengine warns and does nothing
-        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
-        pretrained = [c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained']
-        if len(pretrained) > 1:
-            raise ValueError(f'init_cfg has {len(pretrained)} Pretrained entries; give one')
-        init_cfg, self.init_cfg = self.init_cfg, [c for c in cfgs if c and c not in pretrained]
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
+    def _init_after_defaults(self):
         for module in self.modules():
             if hasattr(module, 'conv_offset'):  # deformable convs start as plain convs
                 constant_init(module.conv_offset, 0)
-            if self.zero_init_residual and isinstance(module, Bottle2neck):
-                module.zero_init_last()
-        if pretrained:
-            load_pretrained(self, pretrained[0]['checkpoint'], prefix=pretrained[0].get('prefix'))
+        super()._init_after_defaults()
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def _load_pretrained(self, path, prefix):
+        load_pretrained(self, path, prefix=prefix)
+
+    def _fit_loaded(self, state_dict, prefix):
         # Every way of loading (load_state_dict, mmengine's load_checkpoint
         # on a whole detector, Pretrained init) converts the keys under
         # ``prefix`` from any published layout and fits all of them or none.
         warn_paddle_numerics(self, rename_to_ours(state_dict, prefix), 'the state dict')
         strict_fit(state_dict, prefix, self)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x):
         """The outputs of the ``out_indices`` stages, NCHW-contiguous (mmcv
@@ -289,12 +264,3 @@ class Res2Net(BaseModule):
             if i in self.out_indices:
                 outs.append(x.contiguous())
         return tuple(outs)
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -1,0 +1,23 @@
+# Faster R-CNN, Res2Net-DLA-60 + FPN, COCO 2017, 1x schedule: the Res2Net
+# block in Deep Layer Aggregation (paper Section 3.2, Table 2), in the recipe
+# of faster_rcnn_r50_coco.py; only the backbone and the FPN's input channels
+# (DLA-60's levels 2-5: 128, 256, 512, 1024) differ.
+#
+# Pretrained backbone: the official ImageNet weights,
+# res2net_dla60_4s-d88db7f9.pth from the Res2Net-PretrainedModels release
+# (https://github.com/Res2Net/Res2Net-PretrainedModels; timm mirrors it as
+# dla60_res2net.in1k), in checkpoints/. Its layout is converted on load. Train
+# from scratch with --cfg-options model.backbone.init_cfg=None
+_base_ = './faster_rcnn_r50_coco.py'
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='res2net_mm.Res2NetDLA',
+        arch='res2net_dla60',
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/res2net_dla60_4s-d88db7f9.pth')),
+    neck=dict(in_channels=[128, 256, 512, 1024]))
