@@ -90,14 +90,14 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     rm -rf "$src"
     rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
 fi
-log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose, mmpretrain"
+log "installing mmengine, mmcv (from $wheel_dir), mmdet, mmsegmentation, mmpose, mmpretrain, grad-cam"
 pipc "$(pin mmengine)" "$(pin safetensors)" addict packaging Pillow pyyaml yapf opencv-python
 install_wheel "$wheel_dir"/mmcv-*.whl
 pipc "$(pin mmdet)" "$(pin mmsegmentation)" ftfy regex \
      json_tricks munkres scipy matplotlib pycocotools
 # mmpose declares chumpy, which neither builds nor is ever imported.
 pipc --no-deps "$(pin mmpose)"
-pipc "$(pin mmpretrain)"
+pipc "$(pin mmpretrain)" "$(pin grad-cam)"
 
 # xtcocotools' published wheel is built against numpy 1: rebuild it for ours.
 np_v=$("$vpy" -c 'import numpy; print(numpy.__version__)')
