@@ -177,6 +177,9 @@ def compute_cam(scores, layer, inputs, method='gradcam', target=None):
     except Exception:
         if not cam.activations_and_grads.activations:
             raise LayerError(_not_run(layer)) from None
+        if not cam.activations_and_grads.gradients:
+            raise LayerError(f'the target layer ({type(layer).__name__}) got no gradient from '
+                             'the score: its output does not lead to the class scores') from None
         raise
     finally:
         cam.activations_and_grads.release()
