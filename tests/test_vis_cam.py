@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from res2net_mm.analysis.cam import (LayerError, Scores, compute_cam, energy_inside,
                                      find_layer, pointing_hit, stage_taps)
-from res2net_mm.analysis.inputs import load_model, prepare, test_pipeline
+from res2net_mm.analysis.inputs import inference_pipeline, load_model, prepare
 
 from tests.test_parity_timm import randomize
 from tests.test_tools import load_tool
@@ -53,7 +53,7 @@ def _classifier(config, seed):
 
 def _sample(model, cfg, size=64, seed=0):
     img = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
-    return prepare(model, test_pipeline(cfg), img)
+    return prepare(model, inference_pipeline(cfg), img)
 
 
 @pytest.fixture(scope='module')
@@ -114,7 +114,7 @@ def _small_detector_or_segmentor(config, size):
 def test_detector_backbone_cam_of_a_box_class_score_equals_the_reference():
     model, cfg, classes = _small_detector_or_segmentor('faster_rcnn_r2n50_coco.py', (160, 96))
     img = np.random.default_rng(0).integers(0, 256, (120, 200, 3), dtype=np.uint8)
-    sample = prepare(model, test_pipeline(cfg), img)
+    sample = prepare(model, inference_pipeline(cfg), img)
     assert sample['image'].shape[:2] == (96, 160) and sample['scale_factor'] == (0.8, 0.8)
     scores = Scores(model, box=(20, 10, 120, 80))
     for layer in ('backbone.layer1', 'backbone.layer2', 'backbone.layer4'):
@@ -131,7 +131,7 @@ def test_detector_backbone_cam_of_a_box_class_score_equals_the_reference():
 def test_segmentor_backbone_cam_of_a_class_mean_pixel_score():
     model, cfg, classes = _small_detector_or_segmentor('deeplabv3plus_r2n50_voc12aug.py', (96, 64))
     img = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
-    sample = prepare(model, test_pipeline(cfg), img)
+    sample = prepare(model, inference_pipeline(cfg), img)
     with stage_taps(model.backbone) as taps:
         layer = find_layer(model, taps, 'backbone.layer4')
         cam, cls = compute_cam(Scores(model), layer, sample['inputs'], 'gradcam++', target=15)
@@ -243,7 +243,7 @@ def test_real_photos_with_person_masks(tmp_path):
     for mask_file in sorted(tmp_path.glob('*.png')):
         img = np.asarray(Image.open(COCO_SAMPLE / f'{mask_file.stem}.jpg').convert('RGB'))
         mask = np.asarray(Image.open(mask_file)) > 127
-        sample = prepare(model, test_pipeline(cfg), img[..., ::-1].copy(), mask)
+        sample = prepare(model, inference_pipeline(cfg), img[..., ::-1].copy(), mask)
         h, w = mask.shape  # mmpretrain's ResizeEdge and mmcv's CenterCrop arithmetic:
         size = (256, int(256 * h / w)) if w < h else (int(256 * w / h), 256)
         left, top = (int(round((side - 224) / 2)) for side in size)

@@ -58,13 +58,13 @@ def _config_classes(cfg):
     dataset = _test_dataset(cfg)
     classes = dataset.get('classes') or dataset.get('metainfo', {}).get('classes')
     if classes is None and 'type' in dataset:  # the dataset class's own (ImageNet, COCO)
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-            dataset_class = DATASETS.get(dataset['type'])
+        with DATASETS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+            dataset_class = registry.get(dataset['type'])
         classes = getattr(dataset_class, 'METAINFO', {}).get('classes')
     return None if classes is None else list(classes)
 
 
-def test_pipeline(cfg):
+def inference_pipeline(cfg):
     """The config's test pipeline without its image loading and annotation
     steps: it takes ``dict(img=..., img_shape=..., ori_shape=...)``."""
     steps = [step for step in _test_dataset(cfg).get('pipeline', [])
@@ -109,7 +109,7 @@ def prepare(model, pipeline, img, mask=None):
 
     Args:
         model (nn.Module): The model (its ``data_preprocessor``).
-        pipeline (callable): ``test_pipeline(cfg)``.
+        pipeline (callable): ``inference_pipeline(cfg)``.
         img (np.ndarray): BGR uint8 image.
         mask (np.ndarray | None): Its object mask (bool), transformed as
             the image is (as a grey image, thresholded at half). Defaults to

@@ -34,8 +34,8 @@ from mmengine.config import DictAction
 from res2net_mm.analysis.cam import (METHODS, LayerError, Scores, compute_cam, energy_inside,
                                      find_layer, model_kind, pointing_hit, stage_taps)
 from res2net_mm.analysis.grid import save_grid
-from res2net_mm.analysis.inputs import (list_images, load_model, mask_box, prepare,
-                                        read_image, test_pipeline)
+from res2net_mm.analysis.inputs import (inference_pipeline, list_images, load_model, mask_box,
+                                        prepare, read_image)
 from res2net_mm.engine.options import UnusableCheckpointError
 
 
@@ -129,7 +129,7 @@ def run_model(args, config, checkpoint, images):
     model, cfg, classes = load_model(config, checkpoint, args.cfg_options, args.device)
     kind = model_kind(model)
     target = target_index(args.target_class, classes, kind, config)
-    pipeline, results = test_pipeline(cfg), []
+    pipeline, results = inference_pipeline(cfg), []
     with stage_taps(model.backbone) as taps:
         layer = find_layer(model, taps, args.target_layer or next(reversed(taps), None))
         for image in images:
