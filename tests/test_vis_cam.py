@@ -104,6 +104,25 @@ def test_two_checkpoints_give_different_maps(r2n50):
     assert np.abs(cams[0] - cams[1]).max() > 0.1
 
 
+def test_scores_are_mmpretrains_prediction_of_the_file(tmp_path):
+    """What the tool scores is what mmpretrain's own inferencer predicts for
+    the image file (test pipeline from the file, the Runner's data
+    preprocessor: normalised, RGB)."""
+    from mmpretrain.apis import ImageClassificationInferencer
+    images, _ = _crops(tmp_path, count=1)
+    image = images / 'disc' / '0.png'
+    checkpoint = _checkpoint(tmp_path, DEMO['r50'], seed=2)
+    model, cfg, _ = load_model(DEMO['r50'], checkpoint)
+    sample = prepare(model, inference_pipeline(cfg), vis_cam.read_image(image))
+    with torch.no_grad():
+        ours = Scores(model)(sample['inputs']).softmax(1)[0]
+    cfg = Config.fromfile(DEMO['r50'])
+    cfg.test_dataloader.dataset = cfg.test_dataloader.dataset.dataset  # it reads the pipeline here
+    inferencer = ImageClassificationInferencer(cfg, pretrained=checkpoint)
+    theirs = inferencer(str(image))[0]['pred_scores']
+    np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-5)
+
+
 def _small_detector_or_segmentor(config, size):
     """A downstream config's model with random weights, its test images
     resized to at most ``size``."""

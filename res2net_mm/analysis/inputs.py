@@ -33,6 +33,8 @@ def load_model(config, checkpoint, cfg_options=None, device='cpu'):
     """
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(cfg_options or {})
+    if cfg.get('data_preprocessor') is not None:  # where the Runner takes it from, too
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     meta = {}
