@@ -238,6 +238,13 @@ def test_tool_bad_input_is_a_clear_error(tmp_path, args, message):
         vis_cam.main([str(images), '--grid-images', '0', *args])
 
 
+def test_tool_checkpoint_of_another_model_is_a_clear_error(tmp_path):
+    images, _ = _crops(tmp_path, count=1)
+    resnet = _checkpoint(tmp_path, DEMO['r50'], seed=0)
+    with pytest.raises(SystemExit, match=f'{resnet} does not fit .*cls_r2n50_shapes.py'):
+        vis_cam.main([str(images), '--grid-images', '0', '--model', DEMO['r2n50'], resnet])
+
+
 def _person_masks(folder):
     """Each COCO sample image's union of person polygons, as PNGs in
     ``folder``."""

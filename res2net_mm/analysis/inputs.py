@@ -8,7 +8,7 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, TRANSFORMS, DefaultScope
 
-from ..checkpoint import is_bare_classifier, load_classifier
+from ..checkpoint import CheckpointError, is_bare_classifier, load_classifier
 from ..engine.options import read_tool_checkpoint
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -43,7 +43,11 @@ def load_model(config, checkpoint, cfg_options=None, device='cpu'):
         if is_bare_classifier(weights):
             load_classifier(model, weights, checkpoint)
         else:
-            model.load_state_dict(weights.get('state_dict', weights), strict=True)
+            try:
+                model.load_state_dict(weights.get('state_dict', weights), strict=True)
+            except RuntimeError as exc:
+                raise CheckpointError(f'{checkpoint} does not fit {config}: '
+                                      f'{str(exc)[:600]}') from None
             meta = weights.get('meta') or {}
     classes = (meta.get('dataset_meta') or {}).get('classes') or _config_classes(cfg)
     return model.to(device).eval(), cfg, classes

@@ -36,6 +36,7 @@ from res2net_mm.analysis.cam import (METHODS, LayerError, Scores, compute_cam, e
 from res2net_mm.analysis.grid import save_grid
 from res2net_mm.analysis.inputs import (inference_pipeline, list_images, load_model, mask_box,
                                         prepare, read_image)
+from res2net_mm.checkpoint import CheckpointError
 from res2net_mm.engine.options import UnusableCheckpointError
 
 
@@ -157,7 +158,7 @@ def score(results, methods):
     return scores, area
 
 
-def grid_rows(all_results, names, methods, count):
+def grid_rows(all_results, methods, count):
     """Rows of ``save_grid`` for ``count`` images evenly spread over all."""
     total = len(all_results[0][0])
     picks = sorted(set(np.linspace(0, total - 1, min(count, total)).round().astype(int)))
@@ -184,12 +185,12 @@ def main(argv=None):
         images = load_images(args.images, args.masks)
         all_results = [run_model(args, config, checkpoint, images)
                        for config, checkpoint in args.model]
-    except (ValueError, TypeError, LayerError, UnusableCheckpointError) as exc:
+    except (ValueError, TypeError, LayerError, CheckpointError, UnusableCheckpointError) as exc:
         sys.exit(f'error: {exc}')
     columns = [f'{name} {method}' for name in names for method in args.methods]
     if args.grid_images:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        save_grid(grid_rows(all_results, names, args.methods, args.grid_images), columns,
+        save_grid(grid_rows(all_results, args.methods, args.grid_images), columns,
                   args.out, title=f'target layer: {args.target_layer or "last stage"}')
         print(f'grid: {osp.abspath(args.out)}')
     if not args.masks:
