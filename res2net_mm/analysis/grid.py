@@ -44,6 +44,6 @@ def save_grid(rows, columns, out_file, title=''):
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # room for the title
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
