@@ -16,7 +16,7 @@ from res2net_mm.analysis.cam import (LayerError, Scores, compute_cam, energy_ins
                                      find_layer, pointing_hit, stage_taps)
 from res2net_mm.analysis.inputs import inference_pipeline, load_model, prepare
 
-from tests.test_parity_timm import randomize
+from tests.conftest import randomize
 from tests.test_tools import load_tool
 
 REPO = Path(__file__).resolve().parents[1]
