@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from PIL import Image, ImageDraw
 
 from res2net_mm.analysis.cam import (LayerError, Scores, compute_cam, energy_inside,
@@ -118,8 +119,11 @@ def test_scores_are_mmpretrains_prediction_of_the_file(tmp_path):
         ours = Scores(model)(sample['inputs']).softmax(1)[0]
     cfg = Config.fromfile(DEMO['r50'])
     cfg.test_dataloader.dataset = cfg.test_dataloader.dataset.dataset  # it reads the pipeline here
-    inferencer = ImageClassificationInferencer(cfg, pretrained=checkpoint)
-    theirs = inferencer(str(image))[0]['pred_scores']
+    # mmpretrain's inferencer builds its pipeline in the current default
+    # scope, which an earlier test in the process may have left at another library.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        inferencer = ImageClassificationInferencer(cfg, pretrained=checkpoint)
+        theirs = inferencer(str(image))[0]['pred_scores']
     np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-5)
 
 
