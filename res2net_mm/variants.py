@@ -194,8 +194,10 @@ BL_STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (4, 8, 18, 3), 152: (5, 12, 30, 3)}
 # gflops multiply-adds at 224x224, top1 = 100 - the Res2Net paper's Table 2
 # top-1 error. DLA: the official Res2Net-PretrainedModels release (params,
 # MACs, files). bL-ResNet-50 (alpha=2, beta=4): params from Chen et al.,
-# ICLR 2019, Table 2; FLOPs and the re-trained top-1 error (22.41, the one
-# the Res2Net paper cites) from the IBM/BigLittleNet README.
+# ICLR 2019, Table 2 (26.69M; IBM/BigLittleNet's models/blresnet.py,
+# blresnet_model(50, 2, 4), has exactly 26,694,568, as ours with its fc);
+# FLOPs and the re-trained top-1 error (22.41, the one the Res2Net paper
+# cites) from the IBM/BigLittleNet README.
 FAMILY_ZOO = {
     'res2net_dla60':  dict(params_m=21.15, gflops=4.2,  top1=78.47, checkpoint='res2net_dla60_4s-d88db7f9.pth'),
     'res2next_dla60': dict(params_m=17.33, gflops=3.6,  top1=78.45, checkpoint='res2next_dla60_4s-d327927b.pth'),
