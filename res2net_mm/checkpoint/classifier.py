@@ -13,24 +13,13 @@ import torch
 
 from .convert import warn_paddle_numerics
 from .io import CheckpointError
+from .layouts import state_dict_of
 from .paddle import PADDLE_STEM, from_paddle
-
-
-def _raw_tensors(obj, source):
-    for key in ('state_dict', 'model'):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not obj or not all(torch.is_tensor(v) for v in obj.values()):
-        raise CheckpointError(f'{source}: no state dict of tensors found')
-    if all(key.startswith('module.') for key in obj):
-        obj = {key[len('module.'):]: value for key, value in obj.items()}
-    return obj
 
 
 def _tensors(obj, source):
     """The tensors of a checkpoint in our keys (PaddleClas's converted)."""
-    obj = _raw_tensors(obj, source)
+    obj = state_dict_of(obj, source)
     if PADDLE_STEM in obj:
         backbone, head = from_paddle(obj, source)
         obj = {**backbone, **head}
@@ -63,7 +52,7 @@ def load_classifier(model, obj, source='checkpoint'):
     strictly: every key fits or a ``CheckpointError`` names what does not
     (another number of classes, another architecture)."""
     state_dict = classifier_state_dict(obj, source)
-    if PADDLE_STEM in _raw_tensors(obj, source):
+    if PADDLE_STEM in state_dict_of(obj, source):
         warn_paddle_numerics(getattr(model, 'backbone', None), 'paddle', source)
     fc = getattr(getattr(model, 'head', None), 'fc', None)
     if not isinstance(fc, torch.nn.Linear):

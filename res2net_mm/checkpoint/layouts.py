@@ -26,6 +26,22 @@ STEM_NAMES = {
 KEY_FAMILIES = {'official': ('official', 'timm', 'ours', 'mmpretrain'),
                 'mmdet': ('mmdet',), 'mmpretrain': ('mmpretrain',), 'paddle': ('paddle',)}
 
+def state_dict_of(obj, source='checkpoint'):
+    """The tensors of a loaded checkpoint: the file itself or its
+    'state_dict' / 'model', without a (Distributed)DataParallel ``module.``
+    prefix; a ``CheckpointError`` if there is no state dict of tensors."""
+    for key in ('state_dict', 'model'):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not obj or not all(torch.is_tensor(v) for v in obj.values()):
+        found = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise CheckpointError(f'{source}: no state dict of tensors found (top level: {found})')
+    if all(key.startswith('module.') for key in obj):
+        obj = {key[len('module.'):]: value for key, value in obj.items()}
+    return obj
+
+
 def _split(obj, prefix, source):
     """(backbone, head as ``fc.*``, dropped keys, head style) of a checkpoint.
 
@@ -34,15 +50,7 @@ def _split(obj, prefix, source):
     ``prefix`` given) keeps the backbone and an mmpretrain ``head.fc`` and
     drops the rest (neck, detection heads).
     """
-    for key in ('state_dict', 'model'):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not obj or not all(torch.is_tensor(v) for v in obj.values()):
-        found = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
-        raise CheckpointError(f'{source}: no state dict of tensors found (top level: {found})')
-    if all(key.startswith('module.') for key in obj):  # saved from (Distributed)DataParallel
-        obj = {key[len('module.'):]: value for key, value in obj.items()}
+    obj = state_dict_of(obj, source)
     if prefix is None:
         prefix = 'backbone.' if any(key.startswith('backbone.') for key in obj) else ''
     head_prefix = 'head.fc.' if prefix else 'fc.'
