@@ -10,20 +10,35 @@ import pytest
 TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'benchmark.py'
 
 
-@pytest.mark.slow  # ~1-3 min: three models, three memory-probe processes
+@pytest.mark.slow  # ~5-10 min: three models, every mode (compiling), fp32 and bf16
 def test_benchmark_prints_ratios_for_every_table():
     out = subprocess.run(
         [sys.executable, str(TOOL), '--models', 'ours_26w_4s', 'mmdet_resnet50',
          'timm_res2net50_26w_4s', '--rounds', '1', '--size', '64', '--batch-sizes', '1',
-         '--train-batch', '2'], capture_output=True, text=True, timeout=600, check=True).stdout
-    for title in ('eval latency, batch 1', 'eval latency, batch 1, frozen', 'training step, batch 2',
-                  'peak training memory'):
-        assert f'### {title}' in out
+         '--train-batch', '2', '--amp', '--profile'],
+        capture_output=True, text=True, timeout=1800, check=True).stdout
+    titles = re.findall(r'^### (.*)$', out, re.M)
+    expected = ['eval latency, batch 1', 'eval latency, batch 1, frozen', 'eval latency, batch 1, compiled',
+                'training step, batch 2', 'training step, batch 2, compiled', 'peak training memory, batch 2',
+                'eval latency, batch 1 AMP (bfloat16)', 'eval latency, batch 1 AMP (bfloat16), compiled',
+                'training step, batch 2 AMP (bfloat16)', 'peak training memory, batch 2 AMP (bfloat16)']
+    for title in expected:
+        assert any(t.startswith(title) for t in titles), title
+    assert not any('AMP' in t and 'frozen' in t for t in titles)
     ratios = re.findall(r'\| ours_26w_4s \| [\d.]+ \| ([\d.]+)x mmdet_resnet50, ([\d.]+)x timm', out)
-    assert len(ratios) == 4 and all(float(r) > 0 for pair in ratios for r in pair)
-    memory = re.search(r'\| ours_26w_4s_with_cp \| ([\d.]+) \|', out)
-    plain = re.findall(r'\| ours_26w_4s \| ([\d.]+) \|', out)[-1]
-    assert memory and float(memory.group(1)) < float(plain)  # checkpointing saves memory
+    assert len(ratios) == len(titles) and all(float(r) > 0 for pair in ratios for r in pair)
+    assert '| op (self CPU ms per step) | ours_26w_4s | mmdet_resnet50 |' in out
+    assert re.search(r'\| aten::\w*conv\w* \| [\d.]+ \| [\d.]+ \|', out)
+    memory = re.findall(r'\| ours_26w_4s_with_cp \| ([\d.]+) \|', out)
+    plain = re.findall(r'\| ours_26w_4s \| ([\d.]+) \|', out)
+    assert len(memory) == 2 and float(memory[0]) < float(plain[5])  # checkpointing saves memory
+
+
+def test_benchmark_rejects_bad_arguments():
+    for args, message in ((['--rounds', '0'], '--rounds must be >= 1, got 0'),
+                          (['--modes', 'jit'], "invalid choice: 'jit'")):
+        result = subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True)
+        assert result.returncode == 2 and message in result.stderr
 
 
 @pytest.mark.slow  # ~1 min: two pose estimators, one round

@@ -5,14 +5,21 @@ noisy), reports median eval latency (224x224), a training step
 (forward + backward + SGD step) and peak training memory, each as a ratio to
 ResNet-50 (mmdet's) and to the matching peer (timm's / mmdet's Res2Net).
 
-Every model gets the same treatment in a table: eager (as its library ships
-it; ours in its default ``impl='fast'``), and for eval also frozen (the
-standard deployment treatment, see ``freeze``).
+Every model gets the same treatment in a table, and each table compares
+models treated alike: eager (as its library ships it; ours in its default
+``impl='fast'``), frozen (the standard deployment treatment, see
+``freeze``; eval only) and compiled (``torch.compile``, inductor; eval and
+training). Under ``--amp`` every eager and compiled table runs again under
+autocast (bfloat16 on the CPU; float16 on CUDA), memory included.
+``--profile`` prints where the time goes, op by op, for the models of each
+eval table.
 
 Usage:
-    python tools/benchmark.py                      # CPU, batch 1 and 8
+    python tools/benchmark.py --threads 2          # CPU, batch 1 and 8, every mode
+    python tools/benchmark.py --amp                # ... and again under bf16 autocast
     python tools/benchmark.py --device cuda        # fp32 and AMP, batch 1 and 32
     python tools/benchmark.py --models ours_26w_4s timm_resnet50 --rounds 5
+    python tools/benchmark.py --modes eager frozen --profile
 """
 import argparse
 import itertools
@@ -78,6 +85,13 @@ MODELS = {
 }
 DEFAULT_MODELS = [m for m in MODELS if m != 'ours_26w_4s_with_cp']
 EVAL_ONLY = ('ours_26w_4s_fused',)  # a deployed model is not trained
+# Models whose frozen / compiled graph is another's: a tracer or compiler
+# records ours as impl='reference' (and a fused model's graph is what
+# freezing folds anyway), so these rows would repeat ours_26w_4s.
+SAME_GRAPH = ('ours_26w_4s_reference', 'ours_26w_4s_fused', 'ours_26w_4s_nchw')
+MODES = ('eager', 'frozen', 'compiled')
+TITLES = {'eager': '', 'frozen': ', frozen (jit.trace + freeze + optimize_for_inference, NHWC input)',
+          'compiled': ', compiled (torch.compile)'}
 
 
 def output_sum(outputs):
@@ -100,27 +114,42 @@ def freeze(model, x):
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
 
-def make_eval_step(model, batch, device, amp, size=224, frozen=False):
+def amp_dtype(device):
+    """What autocast runs in: float16 on CUDA, bfloat16 on the CPU."""
+    return torch.float16 if device == 'cuda' else torch.bfloat16
+
+
+def compile_model(model):
+    """The compiled treatment: ``torch.compile`` with its defaults (inductor).
+    Compilation happens in the warm-up runs, before any timing."""
+    return torch.compile(model)
+
+
+def make_eval_step(model, batch, device, amp, size=224, mode='eager'):
     x = torch.randn(batch, 3, size, size, device=device)
-    if frozen:
+    if mode == 'frozen':
         x = x.contiguous(memory_format=torch.channels_last)
         model = freeze(model, x)
+    elif mode == 'compiled':
+        model = compile_model(model)
 
     def step():
-        with torch.inference_mode(), torch.autocast(device, enabled=amp):
+        with torch.inference_mode(), torch.autocast(device, amp_dtype(device), enabled=amp):
             model(x)
     return step
 
 
-def make_train_step(model, batch, device, amp, size=224):
+def make_train_step(model, batch, device, amp, size=224, mode='eager'):
     x = torch.randn(batch, 3, size, size, device=device)
     optim = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
-    scaler = torch.amp.GradScaler(device, enabled=amp)
+    # Loss scaling is for float16 (CUDA); bfloat16 keeps float32's range.
+    scaler = torch.amp.GradScaler(device, enabled=amp and amp_dtype(device) == torch.float16)
+    forward = compile_model(model) if mode == 'compiled' else model
 
     def step():
         optim.zero_grad(set_to_none=True)
-        with torch.autocast(device, enabled=amp):
-            loss = output_sum(model(x))
+        with torch.autocast(device, amp_dtype(device), enabled=amp):
+            loss = output_sum(forward(x))
         scaler.scale(loss).backward()
         scaler.step(optim)
         scaler.update()
@@ -149,13 +178,13 @@ def status_bytes(field):
     return int(fields[field].split()[0]) * 1024
 
 
-def memory_probe(name, batch, size):
+def memory_probe(name, batch, size, amp):
     """Child process: peak resident memory above the steady state during a
     training step (CPU). The parent sets MALLOC_MMAP_THRESHOLD_ so freed
     activations go back to the OS and resident memory tracks live tensors."""
     model = MODELS[name][0]()
     model.train()
-    step = make_train_step(model, batch, 'cpu', amp=False, size=size)
+    step = make_train_step(model, batch, 'cpu', amp=amp, size=size)
     step()  # warm-up: optimizer state, oneDNN kernels, thread pools
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # resets VmHWM, the peak resident set size (Linux >= 4.0)
@@ -175,7 +204,8 @@ def peak_train_memory(name, batch, device, amp, size):
         step()
         return torch.cuda.max_memory_allocated() - base
     out = subprocess.run([sys.executable, __file__, '--memory-probe', name,
-                          '--batch-sizes', str(batch), '--size', str(size)], capture_output=True, text=True,
+                          '--batch-sizes', str(batch), '--size', str(size)] + ['--amp'] * amp,
+                         capture_output=True, text=True,
                          check=True, env=dict(os.environ, PYTHONWARNINGS='ignore',
                                               MALLOC_MMAP_THRESHOLD_='65536'))
     return int(out.stdout.strip().splitlines()[-1])
@@ -208,8 +238,40 @@ def build_models(names, device):
     return models
 
 
+def treated(models, mode):
+    """The models a table of ``mode`` compares: every one eager; frozen and
+    compiled leave out the ``SAME_GRAPH`` variants."""
+    if mode == 'eager':
+        return models
+    return {n: m for n, m in models.items() if n not in SAME_GRAPH}
+
+
+def profile_ops(steps, rounds=3, top=12):
+    """Self CPU time per op (ms per step) of each step, from torch.profiler;
+    prints one table with a column per model, the ``top`` ops of any."""
+    from torch.profiler import ProfilerActivity, profile
+    per_model = {}
+    for name, step in steps.items():
+        step()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(rounds):
+                step()
+        per_model[name] = {e.key: e.self_cpu_time_total / 1e3 / rounds
+                           for e in prof.key_averages()}
+    ops = set()
+    for times in per_model.values():
+        ops.update(sorted(times, key=times.get, reverse=True)[:top])
+    ops = sorted(ops, key=lambda op: -max(t.get(op, 0) for t in per_model.values()))
+    print('\n| op (self CPU ms per step) | ' + ' | '.join(per_model) + ' |')
+    print('|---|' + '---|' * len(per_model))
+    for op in ops:
+        print(f'| {op} | ' + ' | '.join(f'{t.get(op, 0):.1f}' for t in per_model.values()) + ' |')
+    print('| total | ' + ' | '.join(f'{sum(t.values()):.1f}' for t in per_model.values()) + ' |')
+
+
 def run(args):
-    device, amps = args.device, ([False, True] if args.device == 'cuda' else [False])
+    device = args.device
+    amps = [False, True] if args.amp or device == 'cuda' else [False]
     torch.set_num_threads(args.threads) if args.threads else None
     batches = args.batch_sizes or ([1, 32] if device == 'cuda' else [1, 8])
     print(f'device: {torch.cuda.get_device_name() if device == "cuda" else "CPU"}, '
@@ -217,29 +279,31 @@ def run(args):
           f'{args.size}x{args.size}, {args.rounds} interleaved rounds, medians')
     models = build_models(args.models, device)
     for amp in amps:
-        tag = ' AMP' if amp else ' fp32' if device == 'cuda' else ''
+        tag = f' AMP ({str(amp_dtype(device))[6:]})' if amp else ' fp32' if device == 'cuda' else ''
         for batch, mode in itertools.product(batches, args.modes):
+            if mode == 'frozen' and amp:
+                continue  # frozen graphs keep their dtypes: no autocast
             for m in models.values():
                 m.eval()  # (mmdet's train() returns None: no chaining)
-            frozen = mode == 'frozen'
-            if frozen and amp:
-                continue  # frozen graphs keep their dtypes: no autocast
-            steps = {n: make_eval_step(m, batch, device, amp, args.size, frozen)
-                     for n, m in models.items()}
-            title = ', frozen (jit.trace + freeze + optimize_for_inference, NHWC input)' * frozen
-            print_table(f'eval latency, batch {batch}{tag}{title}',
-                        interleaved_medians(steps, args.rounds, device), 'ms', 1e3)
+            steps = {n: make_eval_step(m, batch, device, amp, args.size, mode)
+                     for n, m in treated(models, mode).items()}
+            title = f'eval latency, batch {batch}{tag}{TITLES[mode]}'
+            print_table(title, interleaved_medians(steps, args.rounds, device), 'ms', 1e3)
+            if args.profile and device == 'cpu':
+                profile_ops(steps)
         if args.skip_train:
             continue
         train_batch = args.train_batch or (32 if device == 'cuda' else 8)
-        trained = {n: m for n, m in models.items() if n not in EVAL_ONLY}
-        for m in trained.values():
-            m.train()
-        steps = {n: make_train_step(m, train_batch, device, amp, args.size)
-                 for n, m in trained.items()}
-        print_table(f'training step, batch {train_batch}{tag}',
-                    interleaved_medians(steps, max(3, args.rounds // 2), device), 'ms', 1e3)
-        names = list(trained) + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
+        for mode in [m for m in args.modes if m != 'frozen']:
+            trained = {n: m for n, m in treated(models, mode).items() if n not in EVAL_ONLY}
+            for m in trained.values():
+                m.train()
+            steps = {n: make_train_step(m, train_batch, device, amp, args.size, mode)
+                     for n, m in trained.items()}
+            print_table(f'training step, batch {train_batch}{tag}{TITLES[mode]}',
+                        interleaved_medians(steps, max(3, args.rounds // 2), device), 'ms', 1e3)
+        trained = [n for n in models if n not in EVAL_ONLY]
+        names = trained + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
         memory = {n: peak_train_memory(n, train_batch, device, amp, args.size) for n in names}
         print_table(f'peak training memory, batch {train_batch}{tag}', memory, 'MiB', 2**-20)
 
@@ -255,13 +319,21 @@ def main():
     parser.add_argument('--train-batch', type=int)
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
     parser.add_argument('--skip-train', action='store_true')
-    parser.add_argument('--modes', nargs='+', default=['eager', 'frozen'],
-                        choices=['eager', 'frozen'],
-                        help='eval treatments, each compared within itself')
+    parser.add_argument('--modes', nargs='+', default=list(MODES), choices=MODES,
+                        help='treatments, each table compares models treated alike '
+                             '(frozen: eval only)')
+    parser.add_argument('--amp', action='store_true',
+                        help='also under autocast (bfloat16 on the CPU; always on CUDA)')
+    parser.add_argument('--profile', action='store_true',
+                        help='per-op CPU time of each eval table\'s models (torch.profiler)')
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    for name, value in (('--rounds', args.rounds), ('--size', args.size),
+                        ('--train-batch', args.train_batch), ('--threads', args.threads)):
+        if value is not None and value < 1:
+            parser.error(f'{name} must be >= 1, got {value}')
     if args.memory_probe:
-        memory_probe(args.memory_probe, args.batch_sizes[0], args.size)
+        memory_probe(args.memory_probe, args.batch_sizes[0], args.size, args.amp)
     else:
         run(args)
 

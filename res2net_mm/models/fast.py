@@ -17,17 +17,21 @@ The tricks, each where it applies (else the module runs as it is):
   convs run as one grouped conv;
 * training (autograd on): ``lean.py``'s BN+ReLU keeps only the norm's input
   for backward, and the joined-input conv keeps the split pieces instead of
-  their sum or concatenation.
+  their sum or concatenation; under autocast (bfloat16/float16) too, with
+  autocast's casts.
 
-Tracing, scripting, torch.compile and autocast run the reference modules:
-exporters and compilers fold and fuse themselves, autocast casts per module.
+Under autocast nothing is folded (a folded weight would be rounded to the
+low precision after the fold, the reference rounds before the norm).
+Tracing, scripting and torch.compile run the reference modules: exporters
+and compilers fold and fuse themselves.
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 
-from .lean import can_join_inputs, is_tracing, join_inputs_conv, norm_then_relu, recomputing_norm_relu
+from .lean import (LOW_PRECISION, autocast_dtype, can_join_inputs, is_tracing, join_inputs_conv,
+                   norm_then_relu, recomputing_norm_relu)
 
 FOLDABLE_NORMS = (nn.BatchNorm2d, nn.SyncBatchNorm)
 FLOAT_TYPES = (torch.float32, torch.float64)
@@ -35,9 +39,11 @@ FLOAT_TYPES = (torch.float32, torch.float64)
 
 def supports(x) -> bool:
     """Whether the fast path runs for input ``x``: a float32/float64 tensor,
-    eagerly (not traced or compiled), outside autocast."""
+    eagerly (not traced or compiled), outside autocast or under autocast to
+    bfloat16/float16."""
+    dtype = autocast_dtype(x.device.type)
     return (x.dtype in FLOAT_TYPES and not is_tracing()
-            and not torch.is_autocast_enabled(x.device.type))
+            and (dtype is None or dtype in LOW_PRECISION))
 
 
 def is_foldable_norm(norm) -> bool:
@@ -54,7 +60,8 @@ def can_fold(conv, norm, x) -> bool:
     channels) is larger than its weight (out x in channels x kernel taps),
     so scaling the weight costs less than the norm pass over the output that
     it saves."""
-    if torch.is_grad_enabled() or type(conv) is not nn.Conv2d or conv.padding_mode != 'zeros':
+    if (torch.is_grad_enabled() or type(conv) is not nn.Conv2d or conv.padding_mode != 'zeros'
+            or autocast_dtype(x.device.type) is not None):
         return False
     if isinstance(norm, nn.Identity):  # folded already (deploy.fuse_conv_bn)
         return True

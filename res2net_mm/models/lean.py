@@ -35,14 +35,24 @@ def _recording():
     return torch.is_grad_enabled() and not is_tracing() and ops.AVAILABLE
 
 
+LOW_PRECISION = (torch.bfloat16, torch.float16)
+
+
+def autocast_dtype(device_type):
+    """The dtype autocast runs convs in on ``device_type``, or None outside
+    autocast."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
 def can_join_inputs(conv):
     """Whether ``join_inputs_conv`` may stand in for ``conv``: autograd records
-    a plain conv without bias, outside autocast (mixed precision keeps the
-    plain ops, whose dtype casts autocast handles)."""
+    a plain conv without bias (under autocast too: it casts as autocast
+    would)."""
     return (_recording() and type(conv) is nn.Conv2d
             and conv.bias is None and conv.padding_mode == 'zeros'
-            and not isinstance(conv.padding, str)
-            and not torch.is_autocast_enabled(conv.weight.device.type))
+            and not isinstance(conv.padding, str))
 
 
 def _join(how, pieces):
@@ -86,19 +96,36 @@ class _JoinedInputConv(torch.autograd.Function):
 def join_inputs_conv(how, conv, *pieces):
     """``conv(torch.cat(pieces, 1))`` (how='cat') or ``conv(pieces[0] +
     pieces[1])`` (how='sum') for a ``can_join_inputs`` conv, keeping the
-    pieces for backward instead of their join."""
-    return _JoinedInputConv.apply(how, conv, conv.weight, *pieces)
+    pieces for backward instead of their join.
+
+    Under autocast the conv runs as autocast runs it: weight and input cast
+    to its dtype (the weight's cast is a differentiable op, whose backward
+    returns the float32 gradient). Pieces of another dtype would be joined
+    before that cast: they take the plain conv."""
+    weight = conv.weight
+    dtype = autocast_dtype(weight.device.type)
+    if dtype is not None:
+        if any(p.dtype != dtype for p in pieces):
+            return conv(_join(how, pieces))
+        weight = weight.to(dtype)
+    return _JoinedInputConv.apply(how, conv, weight, *pieces)
 
 
 def can_norm_relu(norm, x):
     """Whether ``norm_relu`` may stand in for ``relu(norm(x))``: autograd
     records an affine ``nn.BatchNorm2d`` (training mode, or eval mode as
-    with mmdet's ``norm_eval=True``) on a non-empty float32/float64 input,
-    outside autocast (an empty batch takes BatchNorm's own rules)."""
-    return (_recording() and type(norm) is nn.BatchNorm2d and norm.affine and x.numel() > 0
-            and (norm.running_mean is None) == (norm.running_var is None)
-            and x.dtype in (torch.float32, torch.float64) and x.dtype == norm.weight.dtype
-            and not torch.is_autocast_enabled(x.device.type))
+    with mmdet's ``norm_eval=True``) on a non-empty input (an empty batch
+    takes BatchNorm's own rules) of the norm's dtype, float32 or float64,
+    or, under autocast, a float32 norm on an input in autocast's dtype (the
+    conv's output there): BatchNorm's mixed-precision kernels, as the plain
+    module runs them."""
+    if not (_recording() and type(norm) is nn.BatchNorm2d and norm.affine and x.numel() > 0
+            and (norm.running_mean is None) == (norm.running_var is None)):
+        return False
+    if x.dtype in (torch.float32, torch.float64) and x.dtype == norm.weight.dtype:
+        return autocast_dtype(x.device.type) is None
+    return (x.dtype in LOW_PRECISION and norm.weight.dtype == torch.float32
+            and x.dtype == autocast_dtype(x.device.type))
 
 
 def _norm_relu_output(x, weight, bias, mean, var, eps):
