@@ -12,7 +12,7 @@ models treated alike: eager (as its library ships it; ours in its default
 training). Under ``--amp`` every eager and compiled table runs again under
 autocast (bfloat16 on the CPU; float16 on CUDA), memory included.
 ``--profile`` prints where the time goes, op by op, for the models of each
-eval table.
+table (CPU).
 
 Usage:
     python tools/benchmark.py --threads 2          # CPU, batch 1 and 8, every mode
@@ -91,7 +91,7 @@ EVAL_ONLY = ('ours_26w_4s_fused',)  # a deployed model is not trained
 SAME_GRAPH = ('ours_26w_4s_reference', 'ours_26w_4s_fused', 'ours_26w_4s_nchw')
 MODES = ('eager', 'frozen', 'compiled')
 TITLES = {'eager': '', 'frozen': ', frozen (jit.trace + freeze + optimize_for_inference, NHWC input)',
-          'compiled': ', compiled (torch.compile)'}
+          'compiled': ', compiled (torch.compile, NHWC input; inference with freezing)'}
 
 
 def output_sum(outputs):
@@ -120,15 +120,31 @@ def amp_dtype(device):
 
 
 def compile_model(model):
-    """The compiled treatment: ``torch.compile`` with its defaults (inductor).
-    Compilation happens in the warm-up runs, before any timing."""
+    """The compiled treatment: ``torch.compile`` (inductor) with ``freezing``,
+    which applies to inference graphs only (weights become constants: BN
+    folded, oneDNN weights prepacked on CPU, as ``jit.freeze``); training
+    graphs compile as by default. Compilation happens in the warm-up runs,
+    before any timing."""
+    import torch._inductor.config as inductor
+    inductor.freezing = True  # read when a graph compiles (options= is not)
+    # Every table compiles each model's forward again (another batch, mode or
+    # dtype), and models of one class share that code: more than dynamo's
+    # default 8 graphs per function, past which it would silently run eager.
+    torch._dynamo.config.recompile_limit = 64
     return torch.compile(model)
 
 
-def make_eval_step(model, batch, device, amp, size=224, mode='eager'):
+def make_input(batch, size, device, mode):
+    """A random image batch; NHWC for the frozen and compiled treatments (the
+    layout their CPU convolutions want), as torch's CPU inference guides
+    recommend."""
     x = torch.randn(batch, 3, size, size, device=device)
+    return x if mode == 'eager' else x.contiguous(memory_format=torch.channels_last)
+
+
+def make_eval_step(model, batch, device, amp, size=224, mode='eager'):
+    x = make_input(batch, size, device, mode)
     if mode == 'frozen':
-        x = x.contiguous(memory_format=torch.channels_last)
         model = freeze(model, x)
     elif mode == 'compiled':
         model = compile_model(model)
@@ -140,7 +156,7 @@ def make_eval_step(model, batch, device, amp, size=224, mode='eager'):
 
 
 def make_train_step(model, batch, device, amp, size=224, mode='eager'):
-    x = torch.randn(batch, 3, size, size, device=device)
+    x = make_input(batch, size, device, mode)
     optim = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     # Loss scaling is for float16 (CUDA); bfloat16 keeps float32's range.
     scaler = torch.amp.GradScaler(device, enabled=amp and amp_dtype(device) == torch.float16)
@@ -302,6 +318,8 @@ def run(args):
                      for n, m in trained.items()}
             print_table(f'training step, batch {train_batch}{tag}{TITLES[mode]}',
                         interleaved_medians(steps, max(3, args.rounds // 2), device), 'ms', 1e3)
+            if args.profile and device == 'cpu':
+                profile_ops(steps, rounds=1)
         trained = [n for n in models if n not in EVAL_ONLY]
         names = trained + (['ours_26w_4s_with_cp'] if 'ours_26w_4s' in models else [])
         memory = {n: peak_train_memory(n, train_batch, device, amp, args.size) for n in names}
@@ -325,7 +343,7 @@ def main():
     parser.add_argument('--amp', action='store_true',
                         help='also under autocast (bfloat16 on the CPU; always on CUDA)')
     parser.add_argument('--profile', action='store_true',
-                        help='per-op CPU time of each eval table\'s models (torch.profiler)')
+                        help='per-op CPU time of each table\'s models (torch.profiler)')
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args()
     for name, value in (('--rounds', args.rounds), ('--size', args.size),
