@@ -16,6 +16,7 @@ table (CPU).
 
 Usage:
     python tools/benchmark.py --threads 2          # CPU, batch 1 and 8, every mode
+    python tools/benchmark.py --threads 2 --amp --whole-models   # every table
     python tools/benchmark.py --amp                # ... and again under bf16 autocast
     python tools/benchmark.py --device cuda        # fp32 and AMP, batch 1 and 32
     python tools/benchmark.py --models ours_26w_4s timm_resnet50 --rounds 5
@@ -344,6 +345,9 @@ def main():
                         help='also under autocast (bfloat16 on the CPU; always on CUDA)')
     parser.add_argument('--profile', action='store_true',
                         help='per-op CPU time of each table\'s models (torch.profiler)')
+    parser.add_argument('--whole-models', action='store_true',
+                        help='then the whole detector / segmentor / pose model tables '
+                             '(tools/benchmark_models.py, same threads)')
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args()
     for name, value in (('--rounds', args.rounds), ('--size', args.size),
@@ -352,8 +356,13 @@ def main():
             parser.error(f'{name} must be >= 1, got {value}')
     if args.memory_probe:
         memory_probe(args.memory_probe, args.batch_sizes[0], args.size, args.amp)
-    else:
-        run(args)
+        return
+    run(args)
+    if args.whole_models:
+        sys.stdout.flush()
+        tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'benchmark_models.py')
+        subprocess.run([sys.executable, tool] + ['--threads', str(args.threads)] * bool(args.threads),
+                       check=True)
 
 
 if __name__ == '__main__':
