@@ -312,18 +312,31 @@ def _amp_step(model, state, x, impl, dtype):
     model.impl = impl
     with torch.autocast(x.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         outs = model(x)
-    sum((o.float() * (i + 1)).sum() for i, o in enumerate(outs)).backward()
+    # Random weights: a plain sum of BN-normalized maps has ~zero gradient,
+    # whose rounding noise would be all there is to compare.
+    weights = torch.Generator(x.device).manual_seed(1)
+    sum((o.float() * torch.randn(o.shape, generator=weights, device=x.device)).sum()
+        for o in outs).backward()
     return ([o.detach().float() for o in outs],
             {n: p.grad.float() for n, p in model.named_parameters() if p.grad is not None},
             {n: b.float() for n, b in model.state_dict().items() if b.is_floating_point()})
 
 
 def _l2_errors(got, expected):
-    """Relative L2 error per output / gradient / buffer (nonzero references)."""
-    pairs = [(f'out{i}', a, b) for i, (a, b) in enumerate(zip(got[0], expected[0]))]
-    pairs += [(n, got[1][n], g) for n, g in expected[1].items()]
-    pairs += [(n, got[2][n], v) for n, v in expected[2].items()]
-    return {n: ((a - b).norm() / b.norm()).item() for n, a, b in pairs if b.norm() > 0}
+    """Relative L2 error of each output, of all gradients together and of all
+    floating-point buffers together (per tensor, the gradients of a few
+    small layers are mostly low-precision noise in either path)."""
+    def joined(tensors, names):
+        return torch.cat([tensors[n].flatten() for n in names])
+
+    errors = {f'out{i}': ((a - b).norm() / b.norm()).item()
+              for i, (a, b) in enumerate(zip(got[0], expected[0]))}
+    for i, key in ((1, 'gradients'), (2, 'buffers')):
+        names = list(expected[i])
+        assert got[i].keys() == expected[i].keys()
+        ref = joined(expected[i], names)
+        errors[key] = ((joined(got[i], names) - ref).norm() / ref.norm()).item()
+    return errors
 
 
 @pytest.mark.parametrize('device,dtype', AUTOCAST)
@@ -334,7 +347,7 @@ def test_lean_training_under_autocast_is_as_close_as_the_plain_ops(device, dtype
     low-precision conv outputs with float32 statistics, joined-input convs
     in autocast's dtype) and lands as close to float32 training as the
     plain modules under autocast do: outputs, every gradient, every BN
-    buffer (relative L2 error within 1.5x the plain ops' own + 1e-3)."""
+    buffer (relative L2 errors within 1.25x the plain ops' own + 1e-4)."""
     used = []
     apply = lean._NormReLU.apply
     monkeypatch.setattr(lean._NormReLU, 'apply', lambda *a: used.append(1) or apply(*a))
@@ -351,11 +364,10 @@ def test_lean_training_under_autocast_is_as_close_as_the_plain_ops(device, dtype
     assert not used
     ours = _l2_errors(_amp_step(model, state, x, 'fast', dtype), exact)
     assert len(used) > 50  # every BN+ReLU of the blocks and the stem
-    assert ours.keys() == plain.keys() and len(ours) > 300
     for name, error in ours.items():
-        assert error <= 1.5 * plain[name] + 1e-3, (
+        assert error <= 1.25 * plain[name] + 1e-4, (
             f'{name}: lean {error:.3g}, plain {plain[name]:.3g} from float32')
-    assert max(plain.values()) > 1e-3  # autocast did run in low precision
+    assert plain['out3'] > 1e-3  # autocast did run in low precision
 
 
 @pytest.mark.parametrize('device,dtype', AUTOCAST[:1] + AUTOCAST[2:])

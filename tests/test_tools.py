@@ -293,6 +293,8 @@ def test_resume_restores_the_optimizer_state(interrupted_run, tiny_config, tmp_p
     assert _equal_states(runner.model.state_dict(), saved['state_dict'])
 
 
+@pytest.mark.slow  # ~55 s (three training processes); in the default suite,
+# test_random_state's resumed-equals-uninterrupted tests cover the same state
 def test_killed_and_resumed_run_ends_bit_identical(tiny_config, tmp_path):
     """6 iterations killed after the checkpoint of iteration 3 and resumed
     end with the weights of 6 uninterrupted iterations: data augmentation
