@@ -16,8 +16,8 @@ table (CPU).
 
 Usage:
     python tools/benchmark.py --threads 2          # CPU, batch 1 and 8, every mode
-    python tools/benchmark.py --threads 2 --amp --whole-models   # every table
     python tools/benchmark.py --amp                # ... and again under bf16 autocast
+    python tools/benchmark.py --threads 2 --amp --whole-models   # every table
     python tools/benchmark.py --device cuda        # fp32 and AMP, batch 1 and 32
     python tools/benchmark.py --models ours_26w_4s timm_resnet50 --rounds 5
     python tools/benchmark.py --modes eager frozen --profile
