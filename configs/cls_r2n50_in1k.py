@@ -2,7 +2,7 @@
 # The paper's recipe (configs/_base_/cls_imagenet.py); identical to
 # cls_r50_in1k.py except for the backbone. Pretrain a backbone that has no
 # published weights with it, then point a downstream config at the checkpoint
-# (README, "Classification").
+# (docs/experiments.md, "Tables 1-4").
 _base_ = './cls_r50_in1k.py'
 
 model = dict(

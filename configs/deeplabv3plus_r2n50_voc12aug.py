@@ -4,8 +4,7 @@
 # deeplabv3plus_r2n50_{48w2s,18w6s,14w8s}_voc12aug.py.
 #
 # Pretrained backbone: the official ImageNet weights by zoo name, downloaded
-# once into $TORCH_HOME/hub/checkpoints and verified (README, "Pretrained
-# weights"). Train from scratch with
+# once into $TORCH_HOME/hub/checkpoints and verified (docs/checkpoints.md). Train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = './deeplabv3plus_r50_voc12aug.py'
 

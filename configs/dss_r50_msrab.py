@@ -2,7 +2,7 @@
 # Connections", CVPR 2017), ResNet-50, trained on MSRA-B (2500 train images,
 # 500 val), tested on ECSSD, PASCAL-S, HKU-IS and DUT-OMRON: the R-50 baseline
 # of the paper's Table 9 (Res2Net: dss_r2n50_msrab.py). The head, its short
-# connections and loss weights: res2net_mm/models/dss_head.py.
+# connections and loss weights: res2net_mm/models/heads/dss_head.py.
 #
 # The recipe of DSS's released Caffe solver (github.com/Andrew-Qibin/DSS:
 # solver.prototxt, resnet/train_resnet.prototxt; the Res2Net paper names

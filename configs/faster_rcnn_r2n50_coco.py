@@ -2,8 +2,7 @@
 # Tables 5-6). Identical to faster_rcnn_r50_coco.py except for the backbone.
 #
 # Pretrained backbone: the official ImageNet weights by zoo name, downloaded
-# once into $TORCH_HOME/hub/checkpoints and verified (README, "Pretrained
-# weights"). Train from scratch with
+# once into $TORCH_HOME/hub/checkpoints and verified (docs/checkpoints.md). Train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = './faster_rcnn_r50_coco.py'
 

@@ -3,8 +3,7 @@
 # (only its last stage feeds the heatmap head, as with mmpose's ResNet).
 #
 # Pretrained backbone: the official ImageNet weights by zoo name, downloaded
-# once into $TORCH_HOME/hub/checkpoints and verified (README, "Pretrained
-# weights"). Train from scratch with
+# once into $TORCH_HOME/hub/checkpoints and verified (docs/checkpoints.md). Train from scratch with
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = './simplebaseline_r50_coco.py'
 

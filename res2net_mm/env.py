@@ -1,7 +1,7 @@
 """Environment self-check: ``python -m res2net_mm.env``.
 
 Prints the versions of the stack and verifies each known trap of it (see
-../shared/STACK.md in the development tree), with one line per check and a
+docs/get_started.md, "Common failures"), with one line per check and a
 message that says what to do when a check fails. Exit status 1 if any fails.
 """
 import importlib
@@ -72,7 +72,7 @@ def check_resume():
     from mmengine.logging import HistoryBuffer, MessageHub
     from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
-    from res2net_mm.engine import allow_runner_checkpoints
+    from res2net_mm.checkpoint import allow_runner_checkpoints
     allow_runner_checkpoints()  # what importing res2net_mm and the tools do
     hub = MessageHub.get_instance('res2net_mm_env_check')
     hub.update_scalar('train/loss', 1.5)
@@ -104,7 +104,7 @@ CHECKS = [
      'pin setuptools<81: newer releases drop pkg_resources; ' + INSTALL_HINT),
     ('Res2Net builds and runs', check_backbone, 'the res2net_mm package is broken'),
     ('runner checkpoint resume under torch >= 2.6', check_resume,
-     'full checkpoints fail to load with weights_only=True; res2net_mm.engine '
+     'full checkpoints fail to load with weights_only=True; res2net_mm.checkpoint '
      'must allow-list their globals'),
 ]
 

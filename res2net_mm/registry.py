@@ -13,7 +13,7 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='res2net_mm',
-                  locations=['res2net_mm.models', 'res2net_mm.models.dss_head'])
+                  locations=['res2net_mm.models', 'res2net_mm.models.heads.dss_head'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='res2net_mm',
                     locations=['res2net_mm.datasets', 'res2net_mm.datasets.saliency',
                                'res2net_mm.datasets.shapes_saliency'])
@@ -25,4 +25,4 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='res2net_mm',
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='res2net_mm',
                      locations=['res2net_mm.evaluation'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='res2net_mm',
-                 locations=['res2net_mm.engine.hooks', 'res2net_mm.engine.random_state'])
+                 locations=['res2net_mm.engine.hooks'])

@@ -106,7 +106,7 @@ def test_mmdet_opt_in_makes_plain_name_ours(tmp_path):
         print(type(model.backbone).__module__, type(other).__name__)
         """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ['res2net_mm.models.res2net', 'RetinaNet']
+    assert result.stdout.split() == ['res2net_mm.models.backbones.res2net', 'RetinaNet']
 
 
 def test_mmpretrain_opt_in_makes_plain_name_ours(tmp_path):
@@ -129,7 +129,7 @@ def test_mmpretrain_opt_in_makes_plain_name_ours(tmp_path):
               tuple(model(torch.rand(1, 3, 64, 64)).shape))
         """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ['res2net_mm.models.res2net', '8', '14', 'ResNet', '(1,', '1000)']
+    assert result.stdout.split() == ['res2net_mm.models.backbones.res2net', '8', '14', 'ResNet', '(1,', '1000)']
 
 
 def test_failed_plugin_import_raises(tmp_path):
@@ -163,22 +163,22 @@ BUILD_BY_SCOPED_NAME = {
     'metric': ('METRICS', "dict(type='res2net_mm.SaliencyMetric')",
                'res2net_mm.evaluation.saliency.SaliencyMetric'),
     'hook ParamDigestHook': ('HOOKS', "dict(type='res2net_mm.ParamDigestHook')",
-                             'res2net_mm.engine.hooks.ParamDigestHook'),
+                             'res2net_mm.engine.hooks.model_hooks.ParamDigestHook'),
     'hook RandomStateHook': ('HOOKS', "dict(type='res2net_mm.RandomStateHook')",
-                             'res2net_mm.engine.random_state.RandomStateHook'),
+                             'res2net_mm.engine.hooks.random_state.RandomStateHook'),
     'model': ('MODELS', "dict(type='res2net_mm.Res2Net', arch='res2net50_14w_8s')",
-              'res2net_mm.models.res2net.Res2Net'),
+              'res2net_mm.models.backbones.res2net.Res2Net'),
     'model DSSHead': ('MODELS', "dict(type='res2net_mm.DSSHead')",
-                      'res2net_mm.models.dss_head.DSSHead'),
+                      'res2net_mm.models.heads.dss_head.DSSHead'),
     'evaluator': ('EVALUATOR', "dict(type='res2net_mm.PerDatasetEvaluator', "
                   "metrics=[dict(type='res2net_mm.SaliencyMetric')])",
                   'res2net_mm.evaluation.per_dataset.PerDatasetEvaluator'),
     'transform': ('TRANSFORMS', "dict(type='res2net_mm.BinarizeMask')",
                   'res2net_mm.datasets.saliency.BinarizeMask'),
     'model Res2NetDLA': ('MODELS', "dict(type='res2net_mm.Res2NetDLA', arch='res2next_dla60')",
-                         'res2net_mm.models.dla.Res2NetDLA'),
+                         'res2net_mm.models.backbones.dla.Res2NetDLA'),
     'model BigLittleRes2Net': ('MODELS', "dict(type='res2net_mm.BigLittleRes2Net')",
-                               'res2net_mm.models.biglittle.BigLittleRes2Net'),
+                               'res2net_mm.models.backbones.biglittle.BigLittleRes2Net'),
 }
 
 

@@ -18,7 +18,7 @@ import time
 
 from mmengine.config import Config, DictAction
 
-from res2net_mm.engine import build_runner
+from res2net_mm.cli import build_runner
 
 
 def parse_args(argv=None):

@@ -31,7 +31,7 @@ fi
 vpy=$venv/bin/python
 pip() { "$vpy" -m pip --disable-pip-version-check "$@"; }
 
-# The tests extra: PaddlePaddle + PaddleClas (tests/test_paddle.py's reference)
+# The tests extra: PaddlePaddle + PaddleClas (tests/references/test_paddle.py's reference)
 # in a venv of their own, since PaddleClas pins numpy 1.24 and ours is numpy 2.
 paddle_venv=${RES2NET_MM_PADDLE_VENV:-$repo/.venv-paddle}
 if [[ " $extras " == *" tests "* ]]; then

@@ -26,10 +26,9 @@ from mmengine.dist import get_rank
 from mmengine.model import is_model_wrapper
 
 from res2net_mm.checkpoint import CheckpointError, is_bare_classifier, load_classifier
-from res2net_mm.engine import (UnusableCheckpointError, add_dump, add_runner_args,
-                               build_runner, check_data_paths, enable_show_dir,
-                               format_metrics, load_config, read_tool_checkpoint,
-                               request_full_coco)
+from res2net_mm.cli import (UnusableCheckpointError, add_dump, add_runner_args, build_runner,
+                            check_data_paths, enable_show_dir, format_metrics, load_config,
+                            read_tool_checkpoint, request_full_coco)
 
 
 def parse_args(argv=None):

@@ -10,10 +10,9 @@ Examples:
 import argparse
 import sys
 
-from res2net_mm.engine import (DatasetNotFoundError, UnusableCheckpointError,
-                               add_random_state_hook, add_runner_args,
-                               apply_resume, build_runner, check_data_paths,
-                               enable_amp, enable_auto_scale_lr, load_config)
+from res2net_mm.cli import (DatasetNotFoundError, UnusableCheckpointError, add_random_state_hook,
+                            add_runner_args, apply_resume, build_runner, check_data_paths,
+                            enable_amp, enable_auto_scale_lr, load_config)
 
 
 def parse_args(argv=None):

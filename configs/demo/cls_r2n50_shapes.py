@@ -2,7 +2,7 @@
 # scratch on the CPU: one 64x64 crop per object of the synthetic shapes
 # (res2net_mm/datasets/crops.py; 5 classes, 2507 train / 237 val crops),
 # top-1 on the held-out val crops. `bash tools/run_demo.sh
-# configs/demo/cls_r2n50_shapes.py` (README, "Classification demo").
+# configs/demo/cls_r2n50_shapes.py` (docs/demos.md).
 #
 # Changes to the paper's ImageNet recipe (../cls_r2n50_in1k.py), for minutes
 # of CPU from scratch:

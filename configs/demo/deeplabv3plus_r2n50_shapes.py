@@ -1,6 +1,6 @@
 # Demo: DeepLab v3+, Res2Net-50 (26w x 4s), output stride 16, trained from
 # scratch on the synthetic shapes' label maps on a 2-core CPU in minutes;
-# mIoU over background + 5 shapes on the held-out val split (README, "Demo").
+# mIoU over background + 5 shapes on the held-out val split (docs/demos.md).
 #
 # Changes to the stock VOC recipe, for a few CPU minutes from scratch:
 # * data: the 192x192 shapes (label 0 is background, no ignored pixels),

@@ -2,7 +2,7 @@
 # scratch on the synthetic shapes on a 2-core CPU in minutes: the largest
 # shape of each image is salient (its visible pixels are the mask,
 # res2net_mm/datasets/shapes_saliency.py); max F-measure and MAE on the
-# held-out val split (README, "Demo").
+# held-out val split (docs/demos.md).
 #
 # Changes to configs/dss_r2n50_msrab.py, for a few CPU minutes from scratch:
 # * data: the 192x192 shapes with their saliency masks, resized to 128x128
@@ -19,7 +19,7 @@
 _base_ = '../dss_r2n50_msrab.py'
 
 # The shared demo data of ./_base_/shapes.py, repeated here because both
-# bases would declare custom_imports (tests/test_demo.py checks they agree).
+# bases would declare custom_imports (tests/configs/test_demo.py checks they agree).
 custom_imports = dict(imports=['res2net_mm', 'res2net_mm.demo'], allow_failed_imports=False)
 shapes_root = 'data/shapes/'
 shapes_data = dict(num_train=1000, num_val=100, image_size=192, seed=0)

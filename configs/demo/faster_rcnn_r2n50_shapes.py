@@ -1,7 +1,7 @@
 # Demo: Faster R-CNN, Res2Net-50 (26w x 4s) + FPN, trained from scratch on the
 # synthetic shapes (res2net_mm/datasets/synthetic.py) on a 2-core CPU in
 # under 15 minutes; COCO bbox mAP on the held-out val split. The README's
-# main job: `bash tools/run_demo.sh` (README, "Demo").
+# main job: `bash tools/run_demo.sh` (docs/demos.md).
 #
 # Changes to the stock 1x COCO recipe, all for minutes of CPU from scratch:
 # * data: the 192x192 shapes (objects 23 to 154 px, generated into

@@ -1,6 +1,6 @@
 # Demo: Mask R-CNN, Res2Net-50 (26w x 4s) + FPN, trained from scratch on the
 # synthetic shapes on a 2-core CPU in about 10 minutes; COCO bbox and segm
-# mAP on the held-out val split (README, "Demo").
+# mAP on the held-out val split (docs/demos.md).
 #
 # The Faster R-CNN demo (same data, backbone, optimizer) plus the mask branch
 # of mmdet's Mask R-CNN (mmdet::_base_/models/mask-rcnn_r50_fpn.py), narrowed

@@ -1,7 +1,7 @@
 # Demo: SimpleBaseline (top-down heatmaps), Res2Net-50 (26w x 4s), trained
 # from scratch on the five tips of the synthetic shapes' stars on a 2-core
 # CPU in minutes; COCO keypoint AP (shapes metainfo and sigmas) on the
-# held-out val split, with ground-truth boxes (README, "Demo").
+# held-out val split, with ground-truth boxes (docs/demos.md).
 #
 # Changes to the stock COCO 256x192 recipe, for a few CPU minutes from
 # scratch:

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, TRANSFORMS, DefaultScope
 
 from ..checkpoint import CheckpointError, is_bare_classifier, load_classifier
-from ..engine.options import read_tool_checkpoint
+from ..cli.options import read_tool_checkpoint
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 # Steps the tool does itself (reading the image) or that need annotations.

@@ -12,7 +12,7 @@ ours first.
 import torch
 
 from .convert import warn_paddle_numerics
-from .io import CheckpointError
+from .errors import CheckpointError
 from .layouts import state_dict_of
 from .paddle import PADDLE_STEM, from_paddle
 

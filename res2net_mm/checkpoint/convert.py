@@ -1,14 +1,25 @@
 """Validated conversion between layouts and strict loading into ``Res2Net``:
-every tensor is mapped or the conversion fails naming the keys."""
+every tensor is mapped or the conversion fails naming the keys.
+
+This package never imports the models: a conversion is validated against the
+state-dict shapes of the network the keys describe, which the models package
+provides by registering a function with ``register_shapes`` when it is
+imported (``res2net_mm.models.backbones.res2net``), or a caller passes as
+``expected_shapes``."""
 import os
 import warnings
 
 import torch
 
-from ..registry import MODELS
-from ..variants import ARCH_KEYS, WEIGHTS
-from .io import CheckpointError, read_checkpoint, save_atomic
-from .layouts import STEM_NAMES, TARGETS, _rename, _split, arch_name, infer_arch, to_ours
+from ..variants import WEIGHTS
+from .errors import CheckpointError
+from .io import save_atomic
+from .layouts import (STEM_NAMES, TARGETS, arch_name, infer_arch, rename_key, split_checkpoint,
+                      to_ours)
+from .read import read_checkpoint
+
+# arch dict, constructor kwargs -> {key: shape} of that Res2Net's state dict.
+_shape_functions = []
 
 # Where the official files of the backbones outside the zoo table come from.
 RELEASE = ('the official Res2Net-PretrainedModels release '
@@ -41,18 +52,23 @@ def fit_error(what, state_dict, expected, first=4):
     return CheckpointError(f'{what}: {". ".join(parts)}') if parts else None
 
 
-def _validate(state_dict, source):
+def register_shapes(function):
+    """Register ``function(arch, kwargs) -> {key: shape}``: the state-dict
+    shapes of the Res2Net with the resolved ``arch`` dict (``infer_arch``'s)
+    and constructor ``kwargs``. The models package registers its own."""
+    _shape_functions[:] = [function]
+    return function
+
+
+def _validate(state_dict, source, expected_shapes=None):
     """Check ``state_dict`` against the network its keys describe."""
     arch, kwargs = infer_arch(state_dict)
-    # Built through the registry (models import this package, not the
-    # other way round), on the meta device: shapes only; by scoped name,
-    # whatever default scope a caller has set (mmpretrain has a Res2Net too).
-    with torch.device('meta'):
-        model = MODELS.build(dict(
-            type='res2net_mm.Res2Net', arch={k: arch[k] for k in ARCH_KEYS},
-            deep_stem=arch['deep_stem'], avg_down=arch['avg_down'], **kwargs))
-    expected = {k: v.shape for k, v in model.state_dict().items()}
-    error = fit_error(f'{source} is not a complete {arch_name(arch)}', state_dict, expected)
+    shapes_of = expected_shapes or (_shape_functions[0] if _shape_functions else None)
+    if shapes_of is None:
+        raise RuntimeError('no state-dict shapes to validate against: import res2net_mm '
+                           '(it registers them) or pass expected_shapes')
+    error = fit_error(f'{source} is not a complete {arch_name(arch)}', state_dict,
+                      shapes_of(arch, kwargs))
     if error:
         raise error
     return arch, kwargs
@@ -74,7 +90,7 @@ def _check_target(arch, kwargs, dst):
 
 
 def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None,
-                       source='checkpoint'):
+                       source='checkpoint', expected_shapes=None):
     """Convert a loaded checkpoint to layout ``dst``, validated in full.
 
     Args:
@@ -86,6 +102,8 @@ def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None
             ``backbone.`` keys). Default: False.
         prefix (str | None): Backbone prefix of a full model checkpoint.
         source (str): Name used in messages.
+        expected_shapes (callable | None): ``(arch, kwargs) -> {key: shape}``;
+            None means the registered one (``register_shapes``).
 
     Returns:
         tuple: (state dict in ``dst``, report dict).
@@ -94,13 +112,13 @@ def convert_state_dict(obj, src='auto', dst='ours', keep_head=False, prefix=None
         raise CheckpointError(f'unknown target layout {dst!r}; valid: {", ".join(TARGETS)} '
                               '(paddle is a source layout only)')
     backbone, head, dropped, src = to_ours(obj, src, prefix, source)
-    arch, kwargs = _validate(backbone, source)
+    arch, kwargs = _validate(backbone, source, expected_shapes)
     _check_target(arch, kwargs, dst)
     if keep_head and (not head or dst == 'mmdet'):
         raise CheckpointError('--keep-head: ' + ('the mmdet layout has no classifier head'
                               if head else f'{source} has no classifier head (fc)'))
     names = STEM_NAMES.get(dst, {}) if arch['deep_stem'] else {}
-    out = {_rename(k, names): v for k, v in backbone.items()}
+    out = {rename_key(k, names): v for k, v in backbone.items()}
     if keep_head and dst == 'mmpretrain':
         out = {'backbone.' + k: v for k, v in out.items()}
         out.update({'head.' + k: v for k, v in head.items()})
@@ -203,7 +221,7 @@ def load_backbone(model, path, prefix=None, missing_hint=''):
     from mmengine.logging import print_log
     if '://' not in path and not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} not found{missing_hint}')
-    state_dict, head, dropped, _ = _split(read_checkpoint(path), prefix, path)
+    state_dict, head, dropped, _ = split_checkpoint(read_checkpoint(path), prefix, path)
     for key, value in model.state_dict().items():  # BN counters older files lack
         if key.endswith('num_batches_tracked'):
             state_dict.setdefault(key, torch.zeros_like(value))

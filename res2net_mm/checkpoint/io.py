@@ -1,5 +1,6 @@
-"""Reading and writing checkpoint files safely (weights-only unpickling):
-torch files, safetensors and PaddlePaddle ``.pdparams``."""
+"""Reading and writing local checkpoint files safely (weights-only
+unpickling): torch files, safetensors and PaddlePaddle ``.pdparams``.
+``read.read_checkpoint`` adds zoo names and URLs on top."""
 import contextlib
 import importlib
 import os
@@ -9,6 +10,9 @@ import types
 
 import torch
 
+from .errors import CheckpointError
+from .paddle import read_pdparams
+
 # Globals that full mmengine / timm training checkpoints pickle besides
 # tensors (numpy scalars in 'meta', mmengine's HistoryBuffer in
 # 'message_hub', timm's argparse 'args'); none of them can run code.
@@ -16,9 +20,6 @@ SAFE_GLOBALS = ('numpy.dtype', 'numpy.ndarray', 'numpy.core.multiarray.scalar',
                 'numpy._core.multiarray.scalar', 'numpy.core.multiarray._reconstruct',
                 'numpy._core.multiarray._reconstruct', 'argparse.Namespace',
                 'mmengine.logging.history_buffer.HistoryBuffer')
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read, recognised or converted without loss."""
 
 
 def class_getattr(owner, name):
@@ -55,31 +56,22 @@ def allowed_globals(names, source='checkpoint'):
     return allowed
 
 
-def read_checkpoint(path):
-    """Load a checkpoint onto the CPU without running pickled code.
+def read_file(path):
+    """Load a local checkpoint file onto the CPU without running pickled code.
 
     A state dict loads with ``weights_only=True``. A full training checkpoint
     that also pickles the objects of ``SAFE_GLOBALS`` (mmengine's ``meta`` and
     ``message_hub``, timm's ``args``) is loaded again, still weights-only,
     with exactly those classes allowed; any other global raises, naming it.
     ``.safetensors`` files load with safetensors, ``.pdparams`` with the
-    restricted unpickler of ``paddle.read_pdparams``. ``zoo://`` names
-    resolve to the verified cached file (``zoo.resolve``); other URLs
-    (``open-mmlab://``, ``https://``) go through mmengine's loader.
+    restricted unpickler of ``paddle.read_pdparams``.
 
     Args:
-        path (str): File path, zoo name or URL.
+        path (str): File path.
     """
-    if path.startswith('zoo://'):
-        from .zoo import resolve
-        path = resolve(path)
-    if '://' in path:
-        from mmengine.runner import CheckpointLoader
-        return CheckpointLoader.load_checkpoint(path, map_location='cpu')
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
     if path.endswith('.pdparams'):
-        from .paddle import read_pdparams
         return read_pdparams(path)
     if path.endswith('.safetensors'):
         return _read_safetensors(path)

@@ -9,7 +9,7 @@ own way (``paddle.from_paddle``); it is a source layout only.
 import torch
 
 from ..variants import ARCHS, STAGE_BLOCKS
-from .io import CheckpointError
+from .errors import CheckpointError
 from .paddle import PADDLE_STEM, from_paddle
 
 LAYOUTS = ('official', 'timm', 'mmdet', 'mmpretrain', 'ours', 'paddle')
@@ -42,7 +42,7 @@ def state_dict_of(obj, source='checkpoint'):
     return obj
 
 
-def _split(obj, prefix, source):
+def split_checkpoint(obj, prefix, source):
     """(backbone, head as ``fc.*``, dropped keys, head style) of a checkpoint.
 
     The tensors are the file itself or its 'state_dict' / 'model'; a
@@ -82,7 +82,8 @@ def detect_layout(keys):
     return found[0]
 
 
-def _rename(key, names):
+def rename_key(key, names):
+    """``key`` with its first module name replaced by ``names`` (old -> new)."""
     for old, new in names.items():
         if key.startswith(old + '.'):
             return new + key[len(old):]
@@ -103,7 +104,7 @@ def to_ours(obj, src='auto', prefix=None, source='checkpoint'):
     """
     if src != 'auto' and src not in LAYOUTS:
         raise CheckpointError(f'unknown layout {src!r}; valid: auto, {", ".join(LAYOUTS)}')
-    backbone, head, dropped, head_style = _split(obj, prefix, source)
+    backbone, head, dropped, head_style = split_checkpoint(obj, prefix, source)
     family = detect_layout(backbone)
     if src == 'auto':
         src = 'mmpretrain' if head_style == 'head.fc.' else family
@@ -113,7 +114,7 @@ def to_ours(obj, src='auto', prefix=None, source='checkpoint'):
         backbone, head = from_paddle(backbone, source)
         return backbone, head, dropped, src
     names = {new: old for old, new in STEM_NAMES.get(family, {}).items()}
-    return {_rename(k, names): v for k, v in backbone.items()}, head, dropped, src
+    return {rename_key(k, names): v for k, v in backbone.items()}, head, dropped, src
 
 
 def rename_to_ours(state_dict, prefix=''):
@@ -135,7 +136,7 @@ def rename_to_ours(state_dict, prefix=''):
         return family
     names = {new: old for old, new in STEM_NAMES.get(family, {}).items()}
     for key in keys:
-        new = _rename(key, names)
+        new = rename_key(key, names)
         if new != key:
             state_dict[prefix + new] = state_dict.pop(prefix + key)
     return family

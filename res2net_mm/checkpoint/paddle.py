@@ -21,7 +21,7 @@ import re
 import numpy as np
 import torch
 
-from .io import CheckpointError
+from .errors import CheckpointError
 
 try:  # numpy >= 2 keeps it in numpy._core; files pickled by numpy 1 name numpy.core
     from numpy._core.multiarray import _reconstruct

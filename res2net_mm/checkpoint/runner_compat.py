@@ -21,7 +21,7 @@ import importlib
 
 import torch
 
-from ..checkpoint import SAFE_GLOBALS, allowed_globals
+from .io import SAFE_GLOBALS, allowed_globals
 
 
 def _importable(name):

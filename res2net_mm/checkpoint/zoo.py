@@ -19,15 +19,12 @@ from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
 from ..variants import WEIGHTS
-from .io import CheckpointError, atomic_write, read_checkpoint
+from .errors import CheckpointError, DownloadError
+from .io import atomic_write, read_file
 
 SCHEME = 'zoo://'
 CHUNK = 1 << 20
 TIMEOUT_S = 60
-
-
-class DownloadError(CheckpointError):
-    """No mirror of a zoo file gave a complete file with the published sha256."""
 
 
 def cache_dir():
@@ -152,4 +149,4 @@ def load_from_zoo(filename, map_location=None):
         filename (str): ``zoo://<name>``.
         map_location: Ignored; weights are loaded onto the CPU.
     """
-    return read_checkpoint(resolve(filename))
+    return read_file(resolve(filename))

@@ -16,7 +16,7 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .checkpoint_compat import allow_runner_checkpoints
+from ..checkpoint import allow_runner_checkpoints
 
 DDP_WRAPPERS = ('MMDistributedDataParallel', 'DistributedDataParallel')
 

@@ -40,7 +40,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from ..registry import DATASETS
-from ._draw import SHAPES, STAR_TIPS, render
+from .render import SHAPES, STAR_TIPS, render
 from .shapes_keypoint_metainfo import dataset_info as _POSE_INFO
 
 GENERATOR_VERSION = 1

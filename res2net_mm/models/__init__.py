@@ -1,8 +1,13 @@
+"""The models: backbones (``backbones/``: the Res2Net block, Res2Net, DLA,
+Big-Little), the fast path (``fast/``: the same functions in fewer ops, and
+the deploy step) and heads (``heads/``: the DSS saliency head, imported
+where mmseg is, by the registry)."""
 from ..variants import ARCHS, STAGE_BLOCKS, ZOO
-from .biglittle import BigLittleRes2Net
-from .bottle2neck import Bottle2neck, SEModule
-from .deploy import fuse_conv_bn
-from .dla import Res2NetDLA
-from .res2net import Res2Net
+from .backbones import (BackboneContract, BigLittleRes2Net, Bottle2neck, MultiLevelBackbone,
+                        Res2Net, Res2NetDLA, SEModule)
+from .fast.deploy import fuse_conv_bn
 
-__all__ = ['ARCHS', 'BigLittleRes2Net', 'STAGE_BLOCKS', 'ZOO', 'Bottle2neck', 'Res2Net', 'Res2NetDLA', 'SEModule', 'fuse_conv_bn']
+__all__ = [
+    'ARCHS', 'STAGE_BLOCKS', 'ZOO', 'BackboneContract', 'BigLittleRes2Net', 'Bottle2neck',
+    'MultiLevelBackbone', 'Res2Net', 'Res2NetDLA', 'SEModule', 'fuse_conv_bn'
+]

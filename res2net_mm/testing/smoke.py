@@ -9,7 +9,8 @@ installation::
 
     from mmengine import Config
     from res2net_mm.datasets import generate_shapes
-    from res2net_mm.engine import build_runner, smoke_config
+    from res2net_mm.cli import build_runner
+    from res2net_mm.testing import smoke_config
     cfg = Config.fromfile('configs/faster_rcnn_r2n50_coco.py')
     smoke_config(cfg, generate_shapes('data/shapes', 4, 4, 128), 'work_dirs/smoke')
     build_runner(cfg).train()
@@ -17,7 +18,7 @@ installation::
 from ..datasets import (KEYPOINT_METAINFO_FILE, KEYPOINT_NAMES, SHAPE_CLASSES,
                         generate_shape_crops)
 from ..datasets.shapes_saliency import make_shapes_saliency
-from .data_check import leaf_datasets
+from ..cli.data_check import leaf_datasets
 
 LOADER_SPLITS = dict(train_dataloader='train', val_dataloader='val',
                      test_dataloader='val')

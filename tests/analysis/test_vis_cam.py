@@ -18,9 +18,9 @@ from res2net_mm.analysis.cam import (LayerError, Scores, compute_cam, energy_ins
 from res2net_mm.analysis.inputs import inference_pipeline, load_model, prepare
 
 from tests.conftest import randomize
-from tests.test_tools import load_tool
+from tests.cli.test_tools import load_tool
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
 DEMO = {name: str(CONFIGS / 'demo' / f'cls_{name}_shapes.py') for name in ('r2n50', 'r50')}
 COCO_SAMPLE = Path(os.environ.get('RES2NET_MM_COCO_SAMPLE',

@@ -4,6 +4,7 @@ lossless; bad files fail with messages that say what to do."""
 import fractions
 import importlib.util
 import os
+from pathlib import Path
 import subprocess
 import sys
 from functools import lru_cache
@@ -18,7 +19,7 @@ from res2net_mm.checkpoint import (CheckpointError, convert_state_dict, load_pre
 from res2net_mm.models import Res2Net
 
 timm = pytest.importorskip('timm')
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = str(Path(__file__).resolve().parents[2])
 CLI = os.path.join(REPO, 'tools', 'convert_checkpoint.py')
 # (timm name, our arch, extra timm kwargs); timm is bit-identical to official.
 TIMM_PAIRS = [('res2net50_26w_4s', 'res2net50_26w_4s', {}),

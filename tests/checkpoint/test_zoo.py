@@ -28,7 +28,7 @@ from res2net_mm.checkpoint.layouts import STEM_NAMES
 from res2net_mm.models import Res2Net
 from res2net_mm.variants import ARCHS, WEIGHTS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TABLE_FILES = [(name, i) for name, row in WEIGHTS.items() for i in range(len(row['files']))]
 # One file of each kind (official .pth, hub .safetensors and .bin, mmdet,
 # PaddleClas .pdparams) in the default suite; all of them with -m slow.
@@ -362,8 +362,8 @@ def test_convert_tool_reads_a_zoo_name_and_writes_safetensors(server, monkeypatc
 
 def test_test_tool_evaluates_a_published_classifier_by_zoo_name(server, monkeypatch, tiny_shapes,
                                                                  tmp_path, capsys):
-    from tests.test_classification import _smoke_file
-    from tests.test_tools import load_tool
+    from tests.configs.test_classification import _smoke_file
+    from tests.cli.test_tools import load_tool
     state = serve_published(server, monkeypatch, 'res2net50_26w_4s', 0)
     config, _ = _smoke_file('cls_r2n50_in1k', tiny_shapes, tmp_path)
     tool, loaded = load_tool('test'), []

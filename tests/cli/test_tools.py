@@ -3,7 +3,7 @@ resuming an interrupted run (torch >= 2.6 checkpoints), two-process CPU
 training and the Slurm scripts.
 
 The runs use faster_rcnn_r2n50_coco shrunk onto the tiny shapes data by
-``res2net_mm.engine.smoke_config`` (4 iterations, a checkpoint every 2) and
+``res2net_mm.testing.smoke_config`` (4 iterations, a checkpoint every 2) and
 dumped to a file, trained from scratch with the documented
 ``--cfg-options model.backbone.init_cfg=None``.
 """
@@ -20,12 +20,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from res2net_mm.engine import (COCO_ITEMS, add_dump, allow_runner_checkpoints,
-                               build_runner, enable_amp, enable_show_dir,
-                               missing_data_paths, request_full_coco, smoke_config)
-from res2net_mm.engine.checkpoint_compat import runner_checkpoint_globals
+from res2net_mm.checkpoint import allow_runner_checkpoints
+from res2net_mm.cli import (COCO_ITEMS, add_dump, build_runner, enable_amp, enable_show_dir,
+                            missing_data_paths, request_full_coco)
+from res2net_mm.testing import smoke_config
+from res2net_mm.checkpoint.runner_compat import runner_checkpoint_globals
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
 SCRATCH = ['--cfg-options', 'model.backbone.init_cfg=None']
 MAIN_PER_SCOPE = dict(mmdet='faster_rcnn_r2n50_coco', mmseg='deeplabv3plus_r2n50_voc12aug',

@@ -15,15 +15,16 @@ from mmengine.registry import DefaultScope
 from res2net_mm.checkpoint import CheckpointError, load_classifier, read_checkpoint
 from res2net_mm.datasets import CROP_SIZE, generate_shape_crops
 from res2net_mm.datasets.crops import crop_box, visible_mask
-from res2net_mm.engine import build_runner, smoke_config
+from res2net_mm.cli import build_runner
+from res2net_mm.testing import smoke_config
 from res2net_mm.models import Res2Net
 from res2net_mm.variants import CIFAR
 
 from tests.conftest import randomize
-from tests.test_parity_timm import TIMM_MODELS, assert_scaled_close
-from tests.test_tools import load_tool
+from tests.references.test_parity_timm import TIMM_MODELS, assert_scaled_close
+from tests.cli.test_tools import load_tool
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
 COCO_SAMPLE = Path(os.environ.get('RES2NET_MM_COCO_SAMPLE',
                                   REPO.parent / 'shared' / 'data' / 'coco_sample'))

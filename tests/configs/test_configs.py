@@ -2,7 +2,7 @@
 each builds its full model, trains one iteration and evaluates on CPU.
 
 Tiny data: the synthetic shapes (tests/conftest.py), 4 train and 2 val
-images of 128 px. ``res2net_mm.engine.smoke_config`` points a config at it
+images of 128 px. ``res2net_mm.testing.smoke_config`` points a config at it
 (COCO json for mmdet/mmpose, label maps for mmseg, the largest shape's mask for
 the saliency configs, and for the VOC detection
 configs a VOCdevkit converted from the COCO json below), with the classes and
@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from res2net_mm.engine import (COCO_ITEMS, add_dump, build_runner,
-                               enable_show_dir, request_full_coco, smoke_config)
+from res2net_mm.cli import COCO_ITEMS, add_dump, build_runner, enable_show_dir, request_full_coco
+from res2net_mm.testing import smoke_config
 from res2net_mm.variants import ARCHS, FAMILY_ZOO, WEIGHTS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))
 NAMES = [path.stem for path in CONFIGS]
 SCOPES = dict(faster_rcnn='mmdet', mask_rcnn='mmdet', deeplabv3plus='mmseg',

@@ -18,7 +18,7 @@ pytest.importorskip('mmseg')
 pytest.importorskip('mmpose')
 from mmengine.config import Config  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / 'configs' / 'demo'
 # Config -> the metric its run must report. Tiny data: with seed 3 both
 # splits hold stars, which the keypoint demo needs (asserted below).

@@ -17,10 +17,11 @@ from mmengine.registry import DATASETS, EVALUATOR, MODELS, TRANSFORMS, init_defa
 from PIL import Image
 
 from res2net_mm.datasets.shapes_saliency import make_shapes_saliency, polygon_mask, salient_mask
-from res2net_mm.engine import build_runner, smoke_config
+from res2net_mm.cli import build_runner
+from res2net_mm.testing import smoke_config
 
 pytest.importorskip('mmseg')
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COCO_SAMPLE = Path(os.environ.get('RES2NET_MM_COCO_SAMPLE',
                                   REPO.parent / 'shared' / 'data' / 'coco_sample'))
 KEYS = ('MAE', 'maxF', 'adpF')
@@ -162,7 +163,7 @@ def sample(pred, gt):
                 gt_sem_seg=dict(data=torch.tensor(gt)[None]))
 
 
-# tests/test_saliency_metric.py's images: A alone MAE 0.2, maxF 1;
+# tests/evaluation/test_saliency_metric.py's images: A alone MAE 0.2, maxF 1;
 # B alone MAE 0.4, maxF 0.8125 (P 1, R 1/2 at (0.65, 0.95]).
 IMAGE_A = sample([[1.0, 0.75, 0.35], [0.55, 0.15, 0.0]], [[1, 1, 0], [1, 0, 0]])
 IMAGE_B = sample([[0.95, 0.65, 0.15, 0.05]], [[1, 0, 1, 0]])

@@ -16,7 +16,8 @@ from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import Dataset
 
-from res2net_mm.engine import allow_runner_checkpoints, get_rng_states, set_rng_states
+from res2net_mm.checkpoint import allow_runner_checkpoints
+from res2net_mm.engine.hooks import get_rng_states, set_rng_states
 
 
 class NoisyData(Dataset):

@@ -1,13 +1,13 @@
 """PaddleClas's own Res2Net_vd as the reference for our .pdparams reader.
 
-Run by tests/test_paddle.py with the Python of the PaddlePaddle environment
+Run by tests/references/test_paddle.py with the Python of the PaddlePaddle environment
 (``.venv-paddle``, made by tools/install.sh): builds PaddleClas's
 Res2Net50_vd_26w_4s with random weights (BN statistics and affine included),
 saves them with ``paddle.save`` as ``model.pdparams``, and its logits on a
 fixed input as ``logits.npy`` (input: ``input.npy``); writes the parameter
 shapes of Res2Net200_vd_26w_4s (no weights) to ``res2net200_shapes.json``.
 
-Usage: python tests/paddle_reference.py OUT_DIR
+Usage: python tests/references/paddle_reference.py OUT_DIR
 """
 import json
 import os

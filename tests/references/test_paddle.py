@@ -15,19 +15,19 @@ import torch
 from res2net_mm.checkpoint import CheckpointError, fit_error, from_paddle, read_pdparams
 from res2net_mm.models import Res2Net
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PADDLE_PYTHON = Path(os.environ.get('RES2NET_MM_PADDLE_VENV', REPO / '.venv-paddle'),
                      'bin', 'python')
 
 
 @pytest.fixture(scope='module')
 def paddle_reference(tmp_path_factory):
-    """The outputs of tests/paddle_reference.py (see there)."""
+    """The outputs of tests/references/paddle_reference.py (see there)."""
     if not PADDLE_PYTHON.is_file():
         pytest.skip(f'no PaddlePaddle environment at {PADDLE_PYTHON}: tools/install.sh makes '
                     'it with the tests extra (RES2NET_MM_PADDLE_VENV moves it)')
     out = tmp_path_factory.mktemp('paddle')
-    result = subprocess.run([str(PADDLE_PYTHON), str(REPO / 'tests' / 'paddle_reference.py'),
+    result = subprocess.run([str(PADDLE_PYTHON), str(REPO / 'tests' / 'references' / 'paddle_reference.py'),
                              str(out)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return out

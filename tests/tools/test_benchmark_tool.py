@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'benchmark.py'
+TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'benchmark.py'
 
 
 @pytest.mark.slow  # ~5-10 min: three models, every mode (compiling), fp32 and bf16

@@ -37,7 +37,7 @@ from res2net_mm.analysis.grid import save_grid
 from res2net_mm.analysis.inputs import (inference_pipeline, list_images, load_model, mask_box,
                                         prepare, read_image)
 from res2net_mm.checkpoint import CheckpointError
-from res2net_mm.engine.options import UnusableCheckpointError
+from res2net_mm.cli.options import UnusableCheckpointError
 
 
 def parse_args(argv=None):

@@ -6,7 +6,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..registry import HOOKS
+from ...registry import HOOKS
 
 
 def param_digest(model):
@@ -50,7 +50,7 @@ class FuseConvBNHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_test(self, runner):
-        from ..models import fuse_conv_bn
+        from ...models import fuse_conv_bn
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         fuse_conv_bn(model)
         runner.logger.info('BatchNorm folded into the convs (--fuse-conv-bn)')

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from ..registry import HOOKS
+from ...registry import HOOKS
 
 CHECKPOINT_KEY = 'rng_states'
 

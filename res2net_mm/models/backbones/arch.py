@@ -1,8 +1,10 @@
-"""Argument resolution and validation for ``Res2Net``: every value is checked
-at construction and an invalid one names itself and what is allowed."""
+"""Argument resolution and validation for every backbone here (``Res2Net``,
+``Res2NetDLA``, ``BigLittleRes2Net``): every value is checked at construction
+and an invalid one names itself and what is allowed. ``resolve_named_arch``
+is the one resolver of named architectures for all three families."""
 import torch
 
-from ..variants import ARCH_KEYS, ARCHS, STAGE_BLOCKS, STEMS
+from ...variants import ARCH_KEYS, ARCHS, STAGE_BLOCKS, STEMS
 
 STAGE_POOLS = ('always', 'strided', 'paddle')
 STYLES = ('pytorch', 'caffe')
@@ -12,7 +14,7 @@ PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 PLUGIN_KEYS = ('cfg', 'position', 'postfix', 'stages')
 
 
-def _check(ok, message):
+def check(ok, message):
     if not ok:
         raise ValueError(message)
 
@@ -21,19 +23,46 @@ def _is_sequence(value):
     return isinstance(value, (list, tuple))
 
 
-def _bool(name, value):
-    _check(isinstance(value, bool), f'{name} must be a bool (True or False), got {value!r}')
+def check_bool(name, value):
+    check(isinstance(value, bool), f'{name} must be a bool (True or False), got {value!r}')
 
 
 def _per_stage(name, values, num_stages):
-    _check(_is_sequence(values) and len(values) == num_stages,
-           f'{name} needs one value per stage (exactly num_stages={num_stages}), '
-           f'got {values!r}')
+    check(_is_sequence(values) and len(values) == num_stages,
+          f'{name} needs one value per stage (exactly num_stages={num_stages}), '
+          f'got {values!r}')
 
 
-def _positive_int(name, value):
-    _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-           f'{name} must be an int >= 1, got {value!r}')
+def check_positive_int(name, value):
+    check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+          f'{name} must be an int >= 1, got {value!r}')
+
+
+def resolve_named_arch(arch, table, keys, default, optional=None):
+    """A validated copy of ``arch``: a name of ``table`` or a dict of ``keys``.
+
+    The one resolver of named architectures, for ``Res2Net`` (``ARCHS``),
+    ``Res2NetDLA`` (``DLA_ARCHS``) and ``BigLittleRes2Net`` (``BL_ARCHS``).
+
+    Args:
+        arch (str | dict | None): The architecture; None means ``default``.
+        table (dict): Named architectures (a table of ``variants.py``).
+        keys (tuple[str]): The keys an arch dict may have.
+        default (str): The name None stands for.
+        optional (dict | None): Keys a dict may omit, with their values.
+            Defaults to None (every key is required).
+    """
+    optional = optional or {}
+    arch = default if arch is None else arch
+    if isinstance(arch, str):
+        check(arch in table, f'unknown arch {arch!r}; valid names: {sorted(table)}')
+        return dict(table[arch])
+    if not isinstance(arch, dict):
+        raise TypeError(f'arch must be a str, a dict or None, got {type(arch).__name__}')
+    unknown, missing = set(arch) - set(keys), set(keys) - set(arch) - set(optional)
+    check(not unknown, f'unknown arch keys {sorted(unknown)}; valid keys: {keys}')
+    check(not missing, f'arch dict misses keys {sorted(missing)}')
+    return dict(optional, **arch)
 
 
 def resolve_arch(arch, depth=None, scales=None, base_width=None, deep_stem=None,
@@ -45,37 +74,26 @@ def resolve_arch(arch, depth=None, scales=None, base_width=None, deep_stem=None,
     defaults: 26w x 4s, v1b). ``deep_stem``/``avg_down`` override the stem.
     """
     mmdet_style = dict(depth=depth, scales=scales, base_width=base_width)
-    if arch is None and depth is None:
-        arch = 'res2net50_26w_4s'
     if arch is not None:
         given = [k for k, v in mmdet_style.items() if v is not None]
-        _check(not given, f'give either arch or {given}, not both (arch={arch!r})')
-    if arch is None:
+        check(not given, f'give either arch or {given}, not both (arch={arch!r})')
+    if arch is None and depth is not None:
         arch = dict(depth=depth, scales=4 if scales is None else scales,
                     base_width=26 if base_width is None else base_width,
                     cardinality=1, stem='v1b', se=False)
-    elif isinstance(arch, str):
-        _check(arch in ARCHS, f'unknown arch {arch!r}; valid names: {sorted(ARCHS)}')
-        arch = ARCHS[arch]
-    elif isinstance(arch, dict):
-        unknown = set(arch) - set(ARCH_KEYS)
-        missing = set(ARCH_KEYS) - set(arch) - {'cardinality', 'se', 'stem'}
-        _check(not unknown, f'unknown arch keys {sorted(unknown)}; valid keys: {ARCH_KEYS}')
-        _check(not missing, f'arch dict misses keys {sorted(missing)}')
-        arch = dict(dict(cardinality=1, stem='v1', se=False), **arch)
-    else:
-        raise TypeError(f'arch must be a str, a dict or None, got {type(arch).__name__}')
+    arch = resolve_named_arch(arch, ARCHS, ARCH_KEYS, default='res2net50_26w_4s',
+                              optional=dict(cardinality=1, stem='v1', se=False))
 
-    _check(arch['depth'] in STAGE_BLOCKS,
-           f'depth must be one of {sorted(STAGE_BLOCKS)}, got {arch["depth"]!r}')
+    check(arch['depth'] in STAGE_BLOCKS,
+          f'depth must be one of {sorted(STAGE_BLOCKS)}, got {arch["depth"]!r}')
     for key in ('base_width', 'scales', 'cardinality'):
-        _positive_int(key, arch[key])
-    _check(arch['stem'] in STEMS, f'stem must be one of {STEMS}, got {arch["stem"]!r}')
-    _check(isinstance(arch['se'], bool), f'se must be a bool, got {arch["se"]!r}')
+        check_positive_int(key, arch[key])
+    check(arch['stem'] in STEMS, f'stem must be one of {STEMS}, got {arch["stem"]!r}')
+    check(isinstance(arch['se'], bool), f'se must be a bool, got {arch["se"]!r}')
     v1b = arch['stem'] == 'v1b'
-    _check(arch['stem'] != 'cifar' or not (deep_stem or avg_down),
-           f'the cifar stem has no deep stem or avg-pool shortcut, got '
-           f'deep_stem={deep_stem!r}, avg_down={avg_down!r}')
+    check(arch['stem'] != 'cifar' or not (deep_stem or avg_down),
+          f'the cifar stem has no deep stem or avg-pool shortcut, got '
+          f'deep_stem={deep_stem!r}, avg_down={avg_down!r}')
     return dict(arch, stage_blocks=STAGE_BLOCKS[arch['depth']],
                 deep_stem=v1b if deep_stem is None else bool(deep_stem),
                 avg_down=v1b if avg_down is None else bool(avg_down))
@@ -91,64 +109,64 @@ def validate_runtime_args(*, num_stages, strides, dilations, out_indices, frozen
     gives one dilation per block of the last built stage. ``memory_format``
     None means the default of ``impl``.
     """
-    _check(isinstance(num_stages, int) and not isinstance(num_stages, bool)
-           and 1 <= num_stages <= len(stage_blocks),
-           f'num_stages must be 1..{len(stage_blocks)} (the stages of the arch), '
-           f'got {num_stages!r}')
+    check(isinstance(num_stages, int) and not isinstance(num_stages, bool)
+          and 1 <= num_stages <= len(stage_blocks),
+          f'num_stages must be 1..{len(stage_blocks)} (the stages of the arch), '
+          f'got {num_stages!r}')
     for name, values in (('strides', strides), ('dilations', dilations)):
         _per_stage(name, values, num_stages)
         for v in values:
-            _positive_int(name, v)
-    _check_out_indices(out_indices, num_stages)
-    _check(isinstance(frozen_stages, int) and not isinstance(frozen_stages, bool)
-           and -1 <= frozen_stages <= num_stages,
-           f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages!r}')
-    _check(stage_pool in STAGE_POOLS, f'stage_pool must be one of {STAGE_POOLS}, got {stage_pool!r}')
-    _check(style in STYLES, f'style must be one of {STYLES}, got {style!r}')
+            check_positive_int(name, v)
+    check_out_indices(out_indices, num_stages)
+    check(isinstance(frozen_stages, int) and not isinstance(frozen_stages, bool)
+          and -1 <= frozen_stages <= num_stages,
+          f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages!r}')
+    check(stage_pool in STAGE_POOLS, f'stage_pool must be one of {STAGE_POOLS}, got {stage_pool!r}')
+    check(style in STYLES, f'style must be one of {STYLES}, got {style!r}')
     _check_multi_grid(multi_grid, stage_blocks[num_stages - 1], num_stages)
     _check_dcn(dcn, stage_with_dcn, num_stages)
-    _check(memory_format is None or memory_format in MEMORY_FORMATS,
-           f'memory_format must be one of {tuple(MEMORY_FORMATS)} or None (the default of '
-           f'impl), got {memory_format!r}')
-    _check(impl in IMPLS, f'impl must be one of {IMPLS}, got {impl!r}')
+    check(memory_format is None or memory_format in MEMORY_FORMATS,
+          f'memory_format must be one of {tuple(MEMORY_FORMATS)} or None (the default of '
+          f'impl), got {memory_format!r}')
+    check(impl in IMPLS, f'impl must be one of {IMPLS}, got {impl!r}')
     for name, value in (('with_cp', with_cp), ('norm_eval', norm_eval),
                         ('zero_init_residual', zero_init_residual)):
-        _bool(name, value)
+        check_bool(name, value)
 
 
-def _check_out_indices(out_indices, num_stages):
-    _check(_is_sequence(out_indices),
-           f'out_indices must be a list or tuple of stage indices, got {out_indices!r}')
-    _check(len(out_indices) > 0 and all(
+def check_out_indices(out_indices, num_stages):
+    check(_is_sequence(out_indices),
+          f'out_indices must be a list or tuple of stage indices, got {out_indices!r}')
+    check(len(out_indices) > 0 and all(
         isinstance(i, int) and not isinstance(i, bool) and 0 <= i < num_stages
         for i in out_indices),
            f'out_indices must be in [0, {num_stages}), got {tuple(out_indices)}')
-    _check(len(set(out_indices)) == len(out_indices),
-           f'out_indices must not repeat a stage, got {tuple(out_indices)}')
+    check(len(set(out_indices)) == len(out_indices),
+          f'out_indices must not repeat a stage, got {tuple(out_indices)}')
 
 
 def _check_multi_grid(multi_grid, last_stage_blocks, num_stages):
     if multi_grid is None:
         return
-    _check(_is_sequence(multi_grid) and len(multi_grid) == last_stage_blocks,
-           f'multi_grid needs one dilation per block of the last stage (stage '
-           f'{num_stages} has {last_stage_blocks} blocks), got {multi_grid!r}')
+    check(_is_sequence(multi_grid) and len(multi_grid) == last_stage_blocks,
+          f'multi_grid needs one dilation per block of the last stage (stage '
+          f'{num_stages} has {last_stage_blocks} blocks), got {multi_grid!r}')
     for v in multi_grid:
-        _positive_int('multi_grid', v)
+        check_positive_int('multi_grid', v)
 
 
 def _check_dcn(dcn, stage_with_dcn, num_stages):
     _per_stage('stage_with_dcn', stage_with_dcn, num_stages)
     for v in stage_with_dcn:
-        _bool('stage_with_dcn entries', v)
-    _check(dcn is None or isinstance(dcn, dict), f'dcn must be a dict or None, got {dcn!r}')
+        check_bool('stage_with_dcn entries', v)
+    check(dcn is None or isinstance(dcn, dict), f'dcn must be a dict or None, got {dcn!r}')
     if dcn is None:
-        _check(not any(stage_with_dcn),
-               f'stage_with_dcn={tuple(stage_with_dcn)} needs a dcn config')
+        check(not any(stage_with_dcn),
+              f'stage_with_dcn={tuple(stage_with_dcn)} needs a dcn config')
     else:
-        _check(any(stage_with_dcn),
-               f'dcn={dcn!r} is used by no stage: stage_with_dcn='
-               f'{tuple(stage_with_dcn)} has no True')
+        check(any(stage_with_dcn),
+              f'dcn={dcn!r} is used by no stage: stage_with_dcn='
+              f'{tuple(stage_with_dcn)} has no True')
 
 
 def stage_plugins(plugins, stage_idx, num_stages):
@@ -157,8 +175,8 @@ def stage_plugins(plugins, stage_idx, num_stages):
     ``PLUGIN_POSITIONS``, ``stages`` one bool per stage (None: all)."""
     if plugins is None:
         return []
-    _check(_is_sequence(plugins),
-           f'plugins must be a list of dict(cfg, position, stages), got {plugins!r}')
+    check(_is_sequence(plugins),
+          f'plugins must be a list of dict(cfg, position, stages), got {plugins!r}')
     selected = []
     for plugin in plugins:
         _check_plugin(plugin, num_stages)
@@ -170,17 +188,17 @@ def stage_plugins(plugins, stage_idx, num_stages):
 
 
 def _check_plugin(plugin, num_stages):
-    _check(isinstance(plugin, dict),
-           f'each plugin must be a dict(cfg, position, stages), got {plugin!r}')
+    check(isinstance(plugin, dict),
+          f'each plugin must be a dict(cfg, position, stages), got {plugin!r}')
     unknown = set(plugin) - set(PLUGIN_KEYS)
-    _check(not unknown, f'unknown plugin keys {sorted(unknown)} in {plugin!r}; valid: {PLUGIN_KEYS}')
+    check(not unknown, f'unknown plugin keys {sorted(unknown)} in {plugin!r}; valid: {PLUGIN_KEYS}')
     for key in ('cfg', 'position'):
-        _check(key in plugin, f'plugin {plugin!r} has no {key!r}')
-    _check(isinstance(plugin['cfg'], dict), f'plugin cfg must be a dict, got {plugin["cfg"]!r}')
-    _check(plugin['position'] in PLUGIN_POSITIONS,
-           f'plugin position {plugin["position"]!r} is not one of {PLUGIN_POSITIONS}')
+        check(key in plugin, f'plugin {plugin!r} has no {key!r}')
+    check(isinstance(plugin['cfg'], dict), f'plugin cfg must be a dict, got {plugin["cfg"]!r}')
+    check(plugin['position'] in PLUGIN_POSITIONS,
+          f'plugin position {plugin["position"]!r} is not one of {PLUGIN_POSITIONS}')
     stages = plugin.get('stages')
     if stages is not None:
         _per_stage('plugin stages', stages, num_stages)
         for v in stages:
-            _bool('plugin stages entries', v)
+            check_bool('plugin stages entries', v)

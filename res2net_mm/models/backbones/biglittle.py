@@ -15,12 +15,12 @@ loader renames to ``convs.0``/``bns.0``.
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..registry import MODELS
-from ..variants import BL_ARCH_KEYS, BL_ARCHS, BL_STAGE_BLOCKS
-from .arch import _check, _positive_int
+from ...registry import MODELS
+from ...variants import BL_ARCH_KEYS, BL_ARCHS, BL_STAGE_BLOCKS
+from .arch import check, check_positive_int, resolve_named_arch
 from .bottle2neck import Bottle2neck
 from .layers import build_conv_layer, build_norm_layer
-from .multilevel import MultiLevelBackbone, resolve_named_arch
+from .contract import MultiLevelBackbone
 
 STEM_CHANNELS = 64
 STAGE_CHANNELS = (256, 512, 1024, 2048)
@@ -133,11 +133,11 @@ class BigLittleRes2Net(MultiLevelBackbone):
                          pretrained, init_cfg)
         self.arch = arch = resolve_named_arch(arch, BL_ARCHS, BL_ARCH_KEYS, 'blres2net50')
         self.arch_name = next((n for n, a in BL_ARCHS.items() if a == arch), 'custom')
-        _check(arch['depth'] in BL_STAGE_BLOCKS,
-               f'arch depth must be one of {sorted(BL_STAGE_BLOCKS)}, got {arch["depth"]!r}')
+        check(arch['depth'] in BL_STAGE_BLOCKS,
+              f'arch depth must be one of {sorted(BL_STAGE_BLOCKS)}, got {arch["depth"]!r}')
         for key in ('base_width', 'scales', 'cardinality', 'alpha', 'beta'):
-            _positive_int(f'arch {key}', arch[key])
-        _positive_int('in_channels', in_channels)
+            check_positive_int(f'arch {key}', arch[key])
+        check_positive_int('in_channels', in_channels)
         cfg = dict(scales=arch['scales'], base_width=arch['base_width'],
                    cardinality=arch['cardinality'], conv_cfg=conv_cfg, norm_cfg=norm_cfg,
                    with_cp=with_cp)
@@ -157,8 +157,8 @@ class BigLittleRes2Net(MultiLevelBackbone):
     def _make_stem(self, in_channels, alpha, cfg):
         """7x7 conv, then the bL stem: a strided 3x3 (big) and a 3x3 + strided
         3x3 + 1x1 at 1/alpha channels (little), summed, then a 1x1."""
-        _check(STEM_CHANNELS % alpha == 0 and all(c % (alpha * 4) == 0 for c in STAGE_CHANNELS),
-               f'arch alpha must divide the stem and stage widths (64, 256, ...), got {alpha!r}')
+        check(STEM_CHANNELS % alpha == 0 and all(c % (alpha * 4) == 0 for c in STAGE_CHANNELS),
+              f'arch alpha must divide the stem and stage widths (64, 256, ...), got {alpha!r}')
         channels, little = STEM_CHANNELS, STEM_CHANNELS // alpha
         self.conv1 = build_conv_layer(cfg['conv_cfg'], in_channels, channels, 7, stride=2,
                                       padding=3, bias=False)

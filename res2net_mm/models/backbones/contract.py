@@ -9,36 +9,14 @@ import warnings
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..checkpoint import fit_error, load_backbone
-from ..checkpoint.convert import RELEASE
-from ..variants import FAMILY_ZOO
-from .arch import _bool, _check, _check_out_indices
+from ...checkpoint import RELEASE, fit_error, load_backbone
+from ...variants import FAMILY_ZOO
+from .arch import check, check_bool, check_out_indices
 from .bottle2neck import Bottle2neck
 
 NUM_STAGES = 4
 DEFAULT_INIT = [dict(type='Kaiming', layer='Conv2d'),
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
-
-
-def resolve_named_arch(arch, table, keys, default):
-    """A validated copy of ``arch``: a name of ``table`` or a dict of ``keys``.
-
-    Args:
-        arch (str | dict | None): The architecture; None means ``default``.
-        table (dict): Named architectures (a table of ``variants.py``).
-        keys (tuple[str]): The keys an arch dict must have, all of them.
-        default (str): The name None stands for.
-    """
-    arch = default if arch is None else arch
-    if isinstance(arch, str):
-        _check(arch in table, f'unknown arch {arch!r}; valid names: {sorted(table)}')
-        return dict(table[arch])
-    if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a str, a dict or None, got {type(arch).__name__}')
-    unknown, missing = set(arch) - set(keys), set(keys) - set(arch)
-    _check(not unknown, f'unknown arch keys {sorted(unknown)}; valid keys: {keys}')
-    _check(not missing, f'arch dict misses keys {sorted(missing)}')
-    return dict(arch)
 
 
 class BackboneContract(BaseModule):
@@ -130,13 +108,13 @@ class MultiLevelBackbone(BackboneContract):
     def __init__(self, out_indices, frozen_stages, norm_eval, with_cp, zero_init_residual,
                  pretrained, init_cfg):
         super().__init__(pretrained, init_cfg)
-        _check_out_indices(out_indices, NUM_STAGES)
-        _check(isinstance(frozen_stages, int) and not isinstance(frozen_stages, bool)
-               and -1 <= frozen_stages <= NUM_STAGES,
-               f'frozen_stages must be in [-1, {NUM_STAGES}], got {frozen_stages!r}')
+        check_out_indices(out_indices, NUM_STAGES)
+        check(isinstance(frozen_stages, int) and not isinstance(frozen_stages, bool)
+              and -1 <= frozen_stages <= NUM_STAGES,
+              f'frozen_stages must be in [-1, {NUM_STAGES}], got {frozen_stages!r}')
         for name, value in (('with_cp', with_cp), ('norm_eval', norm_eval),
                             ('zero_init_residual', zero_init_residual)):
-            _bool(name, value)
+            check_bool(name, value)
         self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
         self.norm_eval, self.with_cp = norm_eval, with_cp
         self.zero_init_residual = zero_init_residual

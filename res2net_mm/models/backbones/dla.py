@@ -9,12 +9,12 @@ use (timm drops it): loading drops those keys, nothing else is renamed.
 import torch
 import torch.nn as nn
 
-from ..registry import MODELS
-from ..variants import DLA_ARCH_KEYS, DLA_ARCHS
-from .arch import _check, _positive_int
+from ...registry import MODELS
+from ...variants import DLA_ARCH_KEYS, DLA_ARCHS
+from .arch import check, check_positive_int, resolve_named_arch
 from .bottle2neck import Bottle2neck
 from .layers import build_conv_layer, build_norm_layer
-from .multilevel import MultiLevelBackbone, resolve_named_arch
+from .contract import MultiLevelBackbone
 
 
 class DlaBottle2neck(Bottle2neck):
@@ -158,7 +158,7 @@ class Res2NetDLA(MultiLevelBackbone):
         self.arch = arch = resolve_named_arch(arch, DLA_ARCHS, DLA_ARCH_KEYS, 'res2net_dla60')
         self.arch_name = next((n for n, a in DLA_ARCHS.items() if a == arch), 'custom')
         self._check_arch(arch)
-        _positive_int('in_channels', in_channels)
+        check_positive_int('in_channels', in_channels)
         channels, levels = arch['channels'], arch['levels']
         self.base_layer = nn.Sequential(
             build_conv_layer(conv_cfg, in_channels, channels[0], 7, padding=3, bias=False),
@@ -180,12 +180,12 @@ class Res2NetDLA(MultiLevelBackbone):
     @staticmethod
     def _check_arch(arch):
         for key in ('levels', 'channels'):
-            _check(isinstance(arch[key], (list, tuple)) and len(arch[key]) == 6,
-                   f'arch {key} needs one value per level 0-5, got {arch[key]!r}')
+            check(isinstance(arch[key], (list, tuple)) and len(arch[key]) == 6,
+                  f'arch {key} needs one value per level 0-5, got {arch[key]!r}')
             for value in arch[key]:
-                _positive_int(f'arch {key}', value)
+                check_positive_int(f'arch {key}', value)
         for key in ('base_width', 'scales', 'cardinality'):
-            _positive_int(f'arch {key}', arch[key])
+            check_positive_int(f'arch {key}', arch[key])
 
     @staticmethod
     def _conv_level(in_channels, out_channels, convs, stride, conv_cfg, norm_cfg):

@@ -3,18 +3,21 @@
 The architecture comes from the variant table (``res2net_mm/variants.py``);
 parameter names follow the official code, so official/timm weights load as
 they are. ``forward`` runs the plain modules (``impl='reference'``) or
-``fast.py``'s execution of the same function (``impl='fast'``).
+the fast path's execution (``models/fast``) of the same function (``impl='fast'``).
 """
+import torch
 import torch.nn as nn
 from mmengine.model.weight_init import constant_init
 
-from ..checkpoint import load_pretrained, rename_to_ours, strict_fit, warn_paddle_numerics
-from ..registry import MODELS
-from . import fast
+from ...checkpoint import (load_pretrained, register_shapes, rename_to_ours, strict_fit,
+                           warn_paddle_numerics)
+from ...registry import MODELS
+from ...variants import ARCH_KEYS
+from ..fast import dispatch as fast
 from .arch import IMPLS, MEMORY_FORMATS, resolve_arch, stage_plugins, validate_runtime_args
 from .bottle2neck import Bottle2neck
 from .layers import build_conv_layer, build_norm_layer
-from .multilevel import BackboneContract
+from .contract import BackboneContract
 
 DEFAULT_STRIDES = (1, 2, 2, 2)
 
@@ -264,3 +267,14 @@ class Res2Net(BackboneContract):
             if i in self.out_indices:
                 outs.append(x.contiguous())
         return tuple(outs)
+
+
+@register_shapes
+def res2net_state_shapes(arch, kwargs):
+    """Key -> shape of the state dict of the ``Res2Net`` with the resolved
+    ``arch`` dict and constructor ``kwargs``, built on the meta device (no
+    memory); what the checkpoint converter validates against."""
+    with torch.device('meta'):
+        model = Res2Net(arch={k: arch[k] for k in ARCH_KEYS}, deep_stem=arch['deep_stem'],
+                        avg_down=arch['avg_down'], **kwargs)
+    return {k: v.shape for k, v in model.state_dict().items()}

@@ -10,9 +10,9 @@ and training or changing weights afterwards changes a different function.
 import torch
 import torch.nn as nn
 
-from .bottle2neck import Bottle2neck
-from .fast import folded, is_foldable_norm, shortcut_pair, stem_pairs
-from .res2net import Res2Net
+from ..backbones.bottle2neck import Bottle2neck
+from ..backbones.res2net import Res2Net
+from .dispatch import folded, is_foldable_norm, shortcut_pair, stem_pairs
 
 def _pairs(model):
     """Every (conv, norm) pair of a Res2Net, as ``fast.py`` runs them."""

@@ -1,5 +1,5 @@
 """Training ops that keep less for backward than the plain ops, with the same
-outputs and gradients (to float rounding; tests/test_lean_training.py).
+outputs and gradients (to float rounding; tests/models/fast/test_lean_training.py).
 
 A Res2Net block is wider inside than a ResNet bottleneck at the same FLOPs
 (104 vs 64 channels after conv1 in 26w x 4s), so what autograd keeps of its

@@ -43,7 +43,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 
-from ..registry import MODELS
+from ...registry import MODELS
 
 # Four stage outputs of a ResNet-50-like backbone, shallow to deep.
 DEFAULT_CONNECTIONS = ((2, 3), (2, 3), (), ())

@@ -7,7 +7,7 @@ same mistakes through ``Res2Net(...)``, where they reach the user.
 import pytest
 
 from res2net_mm.models import Res2Net
-from res2net_mm.models.arch import IMPLS, PLUGIN_POSITIONS, stage_plugins, validate_runtime_args
+from res2net_mm.models.backbones.arch import IMPLS, PLUGIN_POSITIONS, stage_plugins, validate_runtime_args
 from res2net_mm.variants import STAGE_BLOCKS
 
 VALID = dict(num_stages=4, strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1),

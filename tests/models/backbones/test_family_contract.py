@@ -1,5 +1,5 @@
 """The OpenMMLab contract of Res2NetDLA and BigLittleRes2Net, as
-tests/test_backbone.py checks it for Res2Net, and their builds by scoped
+tests/models/backbones/test_backbone.py checks it for Res2Net, and their builds by scoped
 name from mmdet, mmseg, mmpose and mmpretrain configs."""
 import pytest
 import torch

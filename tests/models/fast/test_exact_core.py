@@ -8,7 +8,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from res2net_mm.models import Res2Net, fast, torch_ops
+from res2net_mm.models import Res2Net
+from res2net_mm.models.fast import dispatch as fast
+from res2net_mm.models.fast import torch_ops
 
 LAYOUTS = [
     dict(arch='res2net50_26w_4s'),

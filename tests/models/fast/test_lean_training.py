@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from res2net_mm.models import Res2Net, lean
+from res2net_mm.models import Res2Net
+from res2net_mm.models.fast import lean
 
 
 def _norm_pair(momentum, track):

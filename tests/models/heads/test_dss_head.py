@@ -152,7 +152,7 @@ def test_config_sets_the_caffe_lr_multipliers():
 
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
-    cfg = Config.fromfile(Path(__file__).resolve().parents[1] / 'configs' / 'dss_r50_msrab.py')
+    cfg = Config.fromfile(Path(__file__).resolve().parents[3] / 'configs' / 'dss_r50_msrab.py')
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
     groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
