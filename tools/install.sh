@@ -11,7 +11,8 @@
 #   RES2NET_MM_VENV       venv path (default: <repo>/.venv)
 #   RES2NET_MM_CACHE      wheel cache (default: ${XDG_CACHE_HOME:-~/.cache}/res2net_mm)
 #   RES2NET_MM_CUDA=1     build mmcv's CUDA kernels (needs nvcc; FORCE_CUDA=1)
-#   RES2NET_MM_EXTRAS     extra requirement files to install (default: tests)
+#   RES2NET_MM_EXTRAS     extra requirement files to install (default: tests; an empty
+#                         value installs none: tools/run_demo.sh needs none)
 #   RES2NET_MM_PADDLE_VENV  the PaddlePaddle reference venv the tests extra makes
 #                         (default: <repo>/.venv-paddle)
 set -euo pipefail
@@ -20,7 +21,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${RES2NET_MM_VENV:-$repo/.venv}
 cache=${RES2NET_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/res2net_mm}
 constraints=$repo/requirements/constraints.txt
-extras=${RES2NET_MM_EXTRAS:-tests}
+extras=${RES2NET_MM_EXTRAS-tests}
 log() { printf '[install] %s\n' "$*" >&2; }
 
 py=$(command -v python3.11 || command -v python3)
@@ -45,17 +46,37 @@ if [[ " $extras " == *" tests "* ]]; then
     fi
 fi
 
-# Everything below is skipped when nothing that shapes the install changed.
-stamp_src=$(cat "$constraints" "$repo/requirements.txt" "$repo/requirements/"*.txt \
-            "$repo/pyproject.toml" "${BASH_SOURCE[0]}"; echo "cuda=${RES2NET_MM_CUDA:-0} extras=$extras")
+pin() { grep -E "^$1==" "$constraints" | head -1; }
+pipc() { pip install -q -c "$constraints" "$@"; }
+
+# Extras install on top of the runtime, each once (a stamp per extra), so the
+# demo (no extras) and the tests (extra 'tests') never undo each other.
+install_extras() {
+    for extra in $extras; do
+        local stamp_file=$venv/.res2net_mm_stamp_$extra
+        local extra_stamp
+        extra_stamp=$(cat "$constraints" "$repo/requirements/$extra"*.txt | sha256sum | cut -c1-16)
+        if [ "$(cat "$stamp_file" 2>/dev/null)" != "$extra_stamp" ]; then
+            log "installing extras: requirements/$extra.txt"
+            pipc -r "$repo/requirements/$extra.txt"
+            if [ -f "$repo/requirements/$extra-nodeps.txt" ]; then
+                pipc --no-deps -r "$repo/requirements/$extra-nodeps.txt"
+            fi
+            echo "$extra_stamp" > "$stamp_file"
+        fi
+    done
+}
+
+# The runtime below is skipped when nothing that shapes it changed.
+stamp_src=$(cat "$constraints" "$repo/requirements.txt" "$repo/pyproject.toml" \
+            "${BASH_SOURCE[0]}"; echo "cuda=${RES2NET_MM_CUDA:-0}")
 stamp=$(printf '%s' "$stamp_src" | sha256sum | cut -c1-16)
 if [ "$(cat "$venv/.res2net_mm_stamp" 2>/dev/null)" = "$stamp" ]; then
+    install_extras
     log "environment up to date ($venv)"
     exit 0
 fi
 
-pin() { grep -E "^$1==" "$constraints" | head -1; }
-pipc() { pip install -q -c "$constraints" "$@"; }
 # Install a cached wheel over whatever is there, once: a marker per package
 # remembers which wheel the venv holds.
 install_wheel() {
@@ -111,13 +132,7 @@ if ! ls "$xt_dir"/xtcocotools-*.whl >/dev/null 2>&1; then
 fi
 install_wheel "$xt_dir"/xtcocotools-*.whl
 
-for extra in $extras; do
-    log "installing extras: requirements/$extra.txt"
-    pipc -r "$repo/requirements/$extra.txt"
-    if [ -f "$repo/requirements/$extra-nodeps.txt" ]; then
-        pipc --no-deps -r "$repo/requirements/$extra-nodeps.txt"
-    fi
-done
+install_extras
 
 log "installing res2net_mm (editable)"
 pipc --no-deps --no-build-isolation -e "$repo"

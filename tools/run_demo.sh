@@ -14,13 +14,17 @@
 #                                             # ARGS go to tools/demo.py
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bash "$repo/tools/install.sh"
+# The demo needs the runtime only: no test extras, no PaddlePaddle reference
+# (tools/run_tests.sh installs those).
+RES2NET_MM_EXTRAS=${RES2NET_MM_EXTRAS-} bash "$repo/tools/install.sh"
 cd "$repo"  # data/ and work_dirs/ are relative to the repository root
 if [ -f res2net_mm/env.py ]; then
     .venv/bin/python -m res2net_mm.env
 fi
-# OpenMP threads spin while waiting (the default): 13% faster steps than
-# OMP_WAIT_POLICY=PASSIVE on an idle 2-core machine. On a busy machine set
-# OMP_WAIT_POLICY=PASSIVE: there spinning threads made steps up to 4x slower.
+# OpenMP threads wait passively: where another job uses the cores, spinning
+# threads (OpenMP's default) make training steps several times slower; on
+# idle cores passive waiting costs little. Export OMP_WAIT_POLICY=ACTIVE to
+# spin anyway.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 config=${1:-configs/demo/faster_rcnn_r2n50_shapes.py}
 exec .venv/bin/python tools/demo.py "$config" "${@:2}"
