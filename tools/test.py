@@ -34,7 +34,7 @@ from res2net_mm.cli import (UnusableCheckpointError, add_dump, add_runner_args, 
 def parse_args(argv=None):
     """Parse the command line (``argv``; None: ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(
-        description='Test a detector, segmentor or pose estimator.')
+        description='Test a detector, segmentor, pose estimator or classifier.')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', metavar='FILE.pkl',

@@ -1,4 +1,4 @@
-"""Train a config of configs/ (mmdet, mmseg or mmpose) with mmengine's Runner.
+"""Train a config of configs/ (mmdet, mmseg, mmpose or mmpretrain) with mmengine's Runner.
 
 Examples:
     python tools/train.py configs/faster_rcnn_r2n50_coco.py
@@ -18,7 +18,7 @@ from res2net_mm.cli import (DatasetNotFoundError, UnusableCheckpointError, add_r
 def parse_args(argv=None):
     """Parse the command line (``argv``; None: ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(
-        description='Train a detector, segmentor or pose estimator.')
+        description='Train a detector, segmentor, pose estimator or classifier.')
     parser.add_argument('config', help='config file')
     parser.add_argument('--resume', nargs='?', const='auto', metavar='CHECKPOINT',
                         help='resume from CHECKPOINT, or alone from the latest '
