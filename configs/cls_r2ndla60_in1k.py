@@ -2,7 +2,7 @@
 # The paper's recipe (configs/_base_/cls_imagenet.py); identical to
 # cls_r50_in1k.py except for the backbone and the classifier's input
 # (DLA-60 ends with 1024 channels). The official weights
-# (res2net_dla60_4s-d88db7f9.pth) load into the backbone as published.
+# (zoo://res2net_dla60, res2net_dla60_4s-d88db7f9.pth) evaluate as published.
 _base_ = './cls_r50_in1k.py'
 
 model = dict(

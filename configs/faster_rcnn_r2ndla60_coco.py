@@ -3,10 +3,10 @@
 # of faster_rcnn_r50_coco.py; only the backbone and the FPN's input channels
 # (DLA-60's levels 2-5: 128, 256, 512, 1024) differ.
 #
-# Pretrained backbone: the official ImageNet weights,
-# res2net_dla60_4s-d88db7f9.pth from the Res2Net-PretrainedModels release
-# (https://github.com/Res2Net/Res2Net-PretrainedModels; timm mirrors it as
-# dla60_res2net.in1k), in checkpoints/. Its layout is converted on load. Train
+# Pretrained backbone: the official ImageNet weights by zoo name,
+# zoo://res2net_dla60 (res2net_dla60_4s-d88db7f9.pth of the Res2Net-PretrainedModels
+# release, which timm's dla60_res2net loads too; configs/metafile.yml), downloaded
+# once and checked against its hash. Its layout is converted on load. Train
 # from scratch with --cfg-options model.backbone.init_cfg=None
 _base_ = './faster_rcnn_r50_coco.py'
 
@@ -19,5 +19,5 @@ model = dict(
         frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/res2net_dla60_4s-d88db7f9.pth')),
+        init_cfg=dict(type='Pretrained', checkpoint='zoo://res2net_dla60')),
     neck=dict(in_channels=[128, 256, 512, 1024]))

@@ -1,9 +1,10 @@
 """The Res2Net variant table: the single source of truth for every named arch.
 
-Each row is the architecture (what builds the network) and, separately, the
-published facts about it (what tests and docs compare against). Sources:
-Gao et al., TPAMI 2020, Table 3 (FLOPs, top-1); the official
-Res2Net-PretrainedModels repository (checkpoint names, parameter counts).
+Each row is the architecture (what builds the network) and, separately, its
+published complexity (what tests and docs compare against). Sources: Gao et
+al., TPAMI 2020, Table 3 (FLOPs); the official Res2Net-PretrainedModels
+repository (parameter counts). Published results and weights (zoo names) are
+in configs/metafile.yml.
 """
 
 # name:                      depth  base_width  scales  cardinality  stem    se
@@ -49,117 +50,43 @@ STAGE_BLOCKS = {29: (3, 3, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8,
                 200: (3, 12, 48, 3)}
 STEMS = ('v1', 'v1b', 'cifar')
 
-# Published facts. params: backbone only (no ImageNet fc), from the official
-# checkpoints; gflops: the paper's Table 3 / official MACs at 224x224;
-# top1: the paper's ImageNet top-1 accuracy (100 - top-1 error).
+# Published complexity, for the archs that have it (params: backbone only,
+# no ImageNet fc, from the official checkpoints; gflops: the paper's Table 3
+# / the official MACs at 224x224). The published results (top-1 and the
+# downstream tables) and the weights are in configs/metafile.yml.
 ZOO = {
-    'res2net50_26w_4s':      dict(params=23_650_120, gflops=4.2, top1=77.99),
-    'res2net50_48w_2s':      dict(params=23_238_304, gflops=4.2, top1=77.32),
-    'res2net50_14w_8s':      dict(params=23_010_816, gflops=4.2, top1=78.14),
-    'res2net50_26w_6s':      dict(params=35_002_448, gflops=6.3, top1=78.58),
-    'res2net50_26w_8s':      dict(params=46_354_776, gflops=8.3, top1=79.20),
-    'res2net50_18w_4s':      dict(params=None,       gflops=2.9, top1=77.08),
-    'res2net50_18w_6s':      dict(params=None,       gflops=None, top1=None),
-    'res2net101_26w_4s':     dict(params=43_157_688, gflops=8.1, top1=79.19),
-    'res2net152_26w_4s':     dict(params=None,       gflops=None, top1=None),
-    'res2next50':            dict(params=22_622_464, gflops=4.2, top1=78.24),
-    'se_res2net50_26w_4s':   dict(params=None,       gflops=None, top1=78.44),
-    'res2net50_v1b_26w_4s':  dict(params=23_669_352, gflops=4.5, top1=None),
-    'res2net101_v1b_26w_4s': dict(params=43_176_920, gflops=8.3, top1=None),
-    'res2net152_v1b_26w_4s': dict(params=None,       gflops=None, top1=None),
-    'res2net200_v1b_26w_4s': dict(params=None,       gflops=15.7, top1=None),  # official README MACs
+    'res2net50_26w_4s':      dict(params=23_650_120, gflops=4.2),
+    'res2net50_48w_2s':      dict(params=23_238_304, gflops=4.2),
+    'res2net50_14w_8s':      dict(params=23_010_816, gflops=4.2),
+    'res2net50_26w_6s':      dict(params=35_002_448, gflops=6.3),
+    'res2net50_26w_8s':      dict(params=46_354_776, gflops=8.3),
+    'res2net50_18w_4s':      dict(params=None,       gflops=2.9),
+    'res2net101_26w_4s':     dict(params=43_157_688, gflops=8.1),
+    'res2next50':            dict(params=22_622_464, gflops=4.2),
+    'res2net50_v1b_26w_4s':  dict(params=23_669_352, gflops=4.5),
+    'res2net101_v1b_26w_4s': dict(params=43_176_920, gflops=8.3),
+    'res2net200_v1b_26w_4s': dict(params=None,       gflops=15.7),  # official README MACs
 }
 # Table 4, CIFAR-100: parameters in millions with the 100-class classifier
-# (within 3% of ours except SE-6c x 24w x 4s: see README, "CIFAR-100"), and
-# top-1 accuracy (100 - top-1 error).
+# (within 3% of ours except SE-6c x 24w x 4s: see docs/experiments.md,
+# "Table 4").
 CIFAR = {
-    'res2next29_6c_24w_4s':    dict(params_m=24.3, top1=83.02),
-    'res2next29_8c_25w_4s':    dict(params_m=33.8, top1=83.07),
-    'res2next29_6c_24w_6s':    dict(params_m=36.7, top1=83.21),
-    'se_res2next29_6c_24w_4s': dict(params_m=26.0, top1=83.32),
-    'se_res2next29_8c_25w_4s': dict(params_m=34.0, top1=83.36),
-    'se_res2next29_6c_24w_6s': dict(params_m=36.9, top1=83.44),
-    'resnext29_8c_64w':        dict(params_m=34.4, top1=82.10),
-    'se_resnext29_8c_64w':     dict(params_m=35.1, top1=83.23),
+    'res2next29_6c_24w_4s':    dict(params_m=24.3),
+    'res2next29_8c_25w_4s':    dict(params_m=33.8),
+    'res2next29_6c_24w_6s':    dict(params_m=36.7),
+    'se_res2next29_6c_24w_4s': dict(params_m=26.0),
+    'se_res2next29_8c_25w_4s': dict(params_m=34.0),
+    'se_res2next29_6c_24w_6s': dict(params_m=36.9),
+    'resnext29_8c_64w':        dict(params_m=34.4),
+    'se_resnext29_8c_64w':     dict(params_m=35.1),
 }
-# No published ImageNet facts or weights for the CIFAR nets.
-ZOO.update({name: dict(params=None, gflops=None, top1=None) for name in CIFAR})
-
-# Published weights by zoo name (``zoo://<name>``): the arch they fit, the
-# ImageNet top-1 their publisher reports (single crop 224), who published
-# them, and the files that hold them, tried in order. Per file: the name it is
-# cached under, its sha256 (64 hex digits; 8 where only the prefix in the
-# official file name is known, checked as torch.hub's ``check_hash`` does;
-# None where the publisher gives none), its key layout and its mirrors, tried
-# in order. Top-1 sources: the official README (100 - top-1 error) and
-# PaddleClas's docs/en/ImageNet_models_en.md; sha256: the Hugging Face LFS
-# pointers of timm's ``timm/<model>`` repositories.
-OFFICIAL_HOST = 'https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/'
-TIMM_RELEASE = 'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-res2net/'
-HF_HUB = 'https://huggingface.co/timm/{}/resolve/main/{}'
-PADDLE_HOST = 'https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/'
-
-
-def _official(file, timm=True):
-    """The official ``<arch>-<sha256 prefix>.pth``, on the official host and
-    (``timm``) timm's GitHub release."""
-    return dict(file=file, sha256=file[-12:-4], layout='official',
-                urls=(OFFICIAL_HOST + file, ) + ((TIMM_RELEASE + file, ) if timm else ()))
-
-
-def _hub(model, file, sha256):
-    """A file of timm's Hugging Face repository ``timm/<model>``."""
-    suffix = file.rpartition('.')[2]
-    return dict(file=f'{model}-{sha256[:8]}.{suffix}', sha256=sha256, layout='timm',
-                urls=(HF_HUB.format(model, file), ))
-
-
-def _paddle(name):
-    """A PaddleClas ``<name>_pretrained.pdparams`` (no checksum published)."""
-    file = f'{name}_pretrained.pdparams'
-    return dict(file=file, sha256=None, layout='paddle', urls=(PADDLE_HOST + file, ))
-
-
-WEIGHTS = {
-    'res2net50_26w_4s': dict(arch='res2net50_26w_4s', top1=77.99, source='official', files=(
-        _official('res2net50_26w_4s-06e79181.pth'),
-        _hub('res2net50_26w_4s.in1k', 'pytorch_model.bin',
-             'c2c4ebadfab380fcea2dde2be93965bcbfc5dc7621a516da2b1a39f69a47d0e8'))),
-    'res2net50_48w_2s': dict(arch='res2net50_48w_2s', top1=77.32, source='official', files=(
-        _official('res2net50_48w_2s-afed724a.pth'), )),
-    'res2net50_14w_8s': dict(arch='res2net50_14w_8s', top1=78.14, source='official', files=(
-        _official('res2net50_14w_8s-6527dddc.pth'),
-        _hub('res2net50_14w_8s.in1k', 'model.safetensors',
-             '6015e815c33dc9712408805fb9849d0b12bd6b87930f17ad11795490d37678e2'))),
-    'res2net50_26w_6s': dict(arch='res2net50_26w_6s', top1=78.58, source='official', files=(
-        _official('res2net50_26w_6s-19041792.pth'),
-        _hub('res2net50_26w_6s.in1k', 'pytorch_model.bin',
-             '50172a5e1d812f45920d4db97d0b5adf87065bf3b862ef584cc1bf9f2c1afc3f'))),
-    'res2net50_26w_8s': dict(arch='res2net50_26w_8s', top1=79.20, source='official', files=(
-        _official('res2net50_26w_8s-2c7c9f12.pth'), )),
-    'res2net101_26w_4s': dict(arch='res2net101_26w_4s', top1=79.19, source='official', files=(
-        _official('res2net101_26w_4s-02a759a1.pth'), )),
-    'res2next50': dict(arch='res2next50', top1=78.24, source='official', files=(
-        _official('res2next50_4s-6ef7e7bf.pth'), )),
-    'res2net50_v1b_26w_4s': dict(arch='res2net50_v1b_26w_4s', top1=80.27, source='official', files=(
-        _official('res2net50_v1b_26w_4s-3cf99910.pth', timm=False), )),
-    'res2net101_v1b_26w_4s': dict(arch='res2net101_v1b_26w_4s', top1=81.23, source='official', files=(
-        _official('res2net101_v1b_26w_4s-0812c246.pth', timm=False),
-        dict(_official('res2net101_v1b_26w_4s_mmdetv2-f0a600f9.pth', timm=False), layout='mmdet'),
-        _hub('res2net101d.in1k', 'model.safetensors',
-             '7e00980a876398f235a9a1e294a48be85e88bdd63db5f6834fd686db50ae02c4'))),
-    'res2net50_v1b_26w_4s_paddle': dict(arch='res2net50_v1b_26w_4s', top1=79.8, source='PaddleClas',
-                                        files=(_paddle('Res2Net50_vd_26w_4s'), )),
-    'res2net101_v1b_26w_4s_paddle': dict(arch='res2net101_v1b_26w_4s', top1=80.6, source='PaddleClas',
-                                         files=(_paddle('Res2Net101_vd_26w_4s'), )),
-    'res2net200_v1b_26w_4s': dict(arch='res2net200_v1b_26w_4s', top1=81.2, source='PaddleClas',
-                                  files=(_paddle('Res2Net200_vd_26w_4s'), )),
-    'res2net50_v1b_26w_4s_ssld': dict(arch='res2net50_v1b_26w_4s', top1=83.1, source='PaddleClas SSLD',
-                                      files=(_paddle('Res2Net50_vd_26w_4s_ssld'), )),
-    'res2net101_v1b_26w_4s_ssld': dict(arch='res2net101_v1b_26w_4s', top1=83.9, source='PaddleClas SSLD',
-                                       files=(_paddle('Res2Net101_vd_26w_4s_ssld'), )),
-    'res2net200_v1b_26w_4s_ssld': dict(arch='res2net200_v1b_26w_4s', top1=85.1, source='PaddleClas SSLD',
-                                       files=(_paddle('Res2Net200_vd_26w_4s_ssld'), )),
+# The ResNet baselines of the configs (mmdet / mmpretrain / torchvision
+# ResNet, He et al., 2016): params without the fc (torchvision's counts less
+# its 2,049,000), gflops the paper's Table 3 (ResNet-50 64w).
+RESNET_ZOO = {
+    'resnet50':  dict(params=23_508_032, gflops=4.2),
+    'resnet101': dict(params=42_500_160, gflops=None),
+    'resnet152': dict(params=58_143_808, gflops=None),
 }
 
 
@@ -189,18 +116,15 @@ BL_ARCH_KEYS = ('depth', 'base_width', 'scales', 'cardinality', 'alpha', 'beta')
 # counts differ from ResNet's 101 and 152).
 BL_STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (4, 8, 18, 3), 152: (5, 12, 30, 3)}
 
-# Published facts of these, for full ImageNet models (1000-class head
-# included, as the sources count): params_m in millions as published,
-# gflops multiply-adds at 224x224, top1 = 100 - the Res2Net paper's Table 2
-# top-1 error. DLA: the official Res2Net-PretrainedModels release (params,
-# MACs, files). bL-ResNet-50 (alpha=2, beta=4): params from Chen et al.,
-# ICLR 2019, Table 2 (26.69M; IBM/BigLittleNet's models/blresnet.py,
+# Published complexity of these, for full ImageNet models (1000-class
+# head included, as the sources count): params_m in millions as published,
+# gflops multiply-adds at 224x224 (their top-1 and weights: metafile.yml).
+# DLA: the official Res2Net-PretrainedModels release (params, MACs).
+# bL-ResNet-50 (alpha=2, beta=4): params from Chen et al., ICLR 2019, Table 2 (26.69M; IBM/BigLittleNet's models/blresnet.py,
 # blresnet_model(50, 2, 4), has exactly 26,694,568, as ours with its fc);
-# FLOPs and the re-trained top-1 error (22.41, the one the Res2Net paper
-# cites) from the IBM/BigLittleNet README.
+# FLOPs from the IBM/BigLittleNet README.
 FAMILY_ZOO = {
-    'res2net_dla60':  dict(params_m=21.15, gflops=4.2,  top1=78.47, checkpoint='res2net_dla60_4s-d88db7f9.pth'),
-    'res2next_dla60': dict(params_m=17.33, gflops=3.6,  top1=78.45, checkpoint='res2next_dla60_4s-d327927b.pth'),
-    'blresnet50':     dict(params_m=26.69, gflops=2.85, top1=77.59, checkpoint=None),
-    'blres2net50':    dict(params_m=None,  gflops=None, top1=78.32, checkpoint=None),
+    'res2net_dla60':  dict(params_m=21.15, gflops=4.2),
+    'res2next_dla60': dict(params_m=17.33, gflops=3.6),
+    'blresnet50':     dict(params_m=26.69, gflops=2.85),
 }

@@ -22,7 +22,7 @@ from .layouts import (LAYOUTS, STEM_NAMES, TARGETS, arch_name, detect_layout, in
 from .paddle import from_paddle, read_pdparams
 from .read import read_checkpoint
 from .runner_compat import allow_runner_checkpoints
-from .zoo import cache_dir, resolve
+from .zoo import cache_dir, resolve, zoo_names_of, zoo_table
 
 __all__ = [
     'LAYOUTS', 'PADDLE_NUMERICS', 'RELEASE', 'SAFE_GLOBALS', 'STEM_NAMES', 'TARGETS',
@@ -32,5 +32,5 @@ __all__ = [
     'is_bare_classifier', 'load_backbone', 'load_classifier', 'load_pretrained',
     'read_checkpoint', 'read_file', 'read_pdparams', 'register_shapes', 'rename_key',
     'rename_to_ours', 'resolve', 'save_atomic', 'split_checkpoint', 'state_dict_of',
-    'strict_fit', 'to_ours', 'warn_paddle_numerics'
+    'strict_fit', 'to_ours', 'warn_paddle_numerics', 'zoo_names_of', 'zoo_table'
 ]

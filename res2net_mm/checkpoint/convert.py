@@ -11,12 +11,12 @@ import warnings
 
 import torch
 
-from ..variants import WEIGHTS
 from .errors import CheckpointError
 from .io import save_atomic
 from .layouts import (STEM_NAMES, TARGETS, arch_name, infer_arch, rename_key, split_checkpoint,
                       to_ours)
 from .read import read_checkpoint
+from .zoo import zoo_names_of, zoo_table
 
 # arch dict, constructor kwargs -> {key: shape} of that Res2Net's state dict.
 _shape_functions = []
@@ -143,9 +143,9 @@ def convert_checkpoint(src_path, dst_path, src='auto', dst='ours', keep_head=Fal
 
 def _missing_message(path, arch):
     name = arch_name(arch)
-    zoo = sorted(n for n, row in WEIGHTS.items() if row['arch'] == name)
+    zoo = zoo_names_of(name)
     if not zoo:
-        published = sorted({row['arch'] for row in WEIGHTS.values()})
+        published = sorted({row['arch'] for row in zoo_table().values()})
         return (f'checkpoint file {path!r} not found; no weights are published '
                 f'for {name} (published: {", ".join(published)})')
     return (f'checkpoint file {path!r} not found. Published {name} weights load by zoo '

@@ -1,7 +1,9 @@
 """Published weights by name: ``zoo://<name>`` resolves to a verified file in
 the cache, downloaded once from the first mirror that serves it intact.
 
-The table is ``variants.WEIGHTS``. The cache is torch.hub's:
+The table is configs/metafile.yml: every Model with ``Weights`` is a zoo
+name (``zoo_table`` reads it once; the metafile's header says what each key
+holds). The cache is torch.hub's:
 ``$TORCH_HOME/hub/checkpoints`` (``torch.hub.get_dir()``). A file is written
 there only after its transfer completed and its sha256 matched (atomically,
 so an interrupted or corrupted download leaves nothing), and a cached file is
@@ -9,16 +11,18 @@ checked again before each use. Importing this module registers the scheme
 with mmengine's ``CheckpointLoader``, so mmengine's ``Pretrained`` init,
 ``load_checkpoint`` and ``load_from`` resolve zoo names too.
 """
+import functools
 import hashlib
 import http.client
 import os
 import urllib.request
+from urllib.parse import urlsplit
 
 import torch
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
-from ..variants import WEIGHTS
+from ..model_index import load_metafile
 from .errors import CheckpointError, DownloadError
 from .io import atomic_write, read_file
 
@@ -32,16 +36,58 @@ def cache_dir():
     return os.path.join(torch.hub.get_dir(), 'checkpoints')
 
 
+def _file_spec(entry):
+    """One weights file of a metafile Model (itself, or one of its ``Other
+    Files``) as the resolver uses it: the name it is cached under, its
+    sha256, its layout and its URLs, tried in order."""
+    url, sha256 = entry['Weights'], entry['SHA256']
+    if sha256 is not None and not isinstance(sha256, str):  # YAML reads 8 digits as a number
+        raise CheckpointError(f'configs/metafile.yml: quote the SHA256 of {url} ({sha256!r})')
+    file = urlsplit(url).path.rpartition('/')[2]
+    if urlsplit(url).netloc == 'huggingface.co':  # <owner>/<repo>/resolve/<rev>/<generic name>
+        repo = urlsplit(url).path.split('/')[2]
+        file = f'{repo}-{sha256[:8]}.{file.rpartition(".")[2]}'
+    return dict(file=file, sha256=sha256, layout=entry['Layout'],
+                urls=(url, *entry.get('Mirrors', ())))
+
+
+def _top1(model):
+    """The ImageNet top-1 accuracy the Model's publisher reports."""
+    metrics = next(r['Metrics'] for r in model['Results'] if r['Dataset'] == 'ImageNet-1k')
+    if 'Top 1 Accuracy' in metrics:
+        return metrics['Top 1 Accuracy']
+    return round(100 - metrics['Top 1 Error'], 2)
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_table():
+    """Every zoo name of configs/metafile.yml: ``{name: dict(arch, top1,
+    source, files)}``, ``files`` tried in order (see ``_file_spec``)."""
+    table = {}
+    for model in load_metafile()['Models']:
+        if 'Weights' in model:
+            files = (model, *model.get('Other Files', ()))
+            table[model['Name']] = dict(arch=model['Metadata']['Arch'], top1=_top1(model),
+                                        source=model['Source'], files=tuple(map(_file_spec, files)))
+    return table
+
+
 def zoo_entry(name):
-    """The ``WEIGHTS`` row of ``name`` (with or without ``zoo://``).
+    """The ``zoo_table`` row of ``name`` (with or without ``zoo://``).
 
     Args:
         name (str): A zoo name.
     """
     name = name[len(SCHEME):] if name.startswith(SCHEME) else name
-    if name not in WEIGHTS:
-        raise CheckpointError(f'unknown zoo name {name!r}; published: {", ".join(sorted(WEIGHTS))}')
-    return name, WEIGHTS[name]
+    table = zoo_table()
+    if name not in table:
+        raise CheckpointError(f'unknown zoo name {name!r}; published: {", ".join(sorted(table))}')
+    return name, table[name]
+
+
+def zoo_names_of(arch):
+    """The zoo names of the weights published for ``arch``, sorted."""
+    return sorted(name for name, row in zoo_table().items() if row['arch'] == arch)
 
 
 def sha256_of(path):
@@ -118,7 +164,7 @@ def resolve(name):
     the first mirror's complete, verified download.
 
     Args:
-        name (str): ``zoo://<name>`` or ``<name>`` of ``variants.WEIGHTS``.
+        name (str): ``zoo://<name>`` or ``<name>`` (see ``zoo_table``).
 
     Raises:
         DownloadError: No file of the entry could be had; the message names

@@ -26,14 +26,18 @@ from mmengine.config import Config
 from res2net_mm.checkpoint import CheckpointError, DownloadError, cache_dir, resolve
 from res2net_mm.checkpoint.layouts import STEM_NAMES
 from res2net_mm.models import Res2Net
-from res2net_mm.variants import ARCHS, WEIGHTS
+from res2net_mm.checkpoint.zoo import zoo_table
+from res2net_mm.models import Res2NetDLA
+from res2net_mm.variants import ARCHS, DLA_ARCHS
+
+WEIGHTS = zoo_table()  # the resolver's table (configs/metafile.yml), patched per test
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE_FILES = [(name, i) for name, row in WEIGHTS.items() for i in range(len(row['files']))]
 # One file of each kind (official .pth, hub .safetensors and .bin, mmdet,
 # PaddleClas .pdparams) in the default suite; all of them with -m slow.
 QUICK_FILES = [('res2net50_26w_4s', 0), ('res2net50_14w_8s', 1), ('res2net50_26w_6s', 1),
-               ('res2net50_v1b_26w_4s_ssld', 0)]
+               ('res2net50_v1b_26w_4s_ssld', 0), ('res2net_dla60', 0)]
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -203,12 +207,19 @@ def test_unknown_zoo_name_lists_the_published_ones():
 
 # --- published files, each served by the local server in its own format ---
 
+def build(arch, **kwargs):
+    """The backbone of a Res2Net or DLA-60 arch."""
+    return Res2NetDLA(arch, **kwargs) if arch in DLA_ARCHS else Res2Net(arch, **kwargs)
+
+
 def random_state(arch):
-    """Our-layout state dict (random weights) plus an ImageNet ``fc``."""
+    """Our-layout state dict (random weights) plus an ImageNet ``fc`` (the
+    official DLA-60's is a 1x1 conv)."""
     gen = torch.Generator().manual_seed(0)
     state = {k: torch.randn(v.shape, generator=gen) if v.is_floating_point() else v
-             for k, v in Res2Net(arch, init_cfg=[]).state_dict().items()}
-    state.update({'fc.weight': torch.randn(1000, 2048, generator=gen), 'fc.bias': torch.zeros(1000)})
+             for k, v in build(arch, init_cfg=[]).state_dict().items()}
+    fc = (1000, 1024, 1, 1) if arch in DLA_ARCHS else (1000, 2048)
+    state.update({'fc.weight': torch.randn(*fc, generator=gen), 'fc.bias': torch.zeros(1000)})
     return state
 
 
@@ -263,7 +274,8 @@ def serve_published(server, monkeypatch, name, index):
     row = WEIGHTS[name]
     published = row['files'][index]
     state = random_state(row['arch'])
-    data = file_bytes(state, published['layout'], published['file'], ARCHS[row['arch']]['depth'])
+    depth = ARCHS[row['arch']]['depth'] if row['arch'] in ARCHS else None
+    data = file_bytes(state, published['layout'], published['file'], depth)
     urls = []
     for url in published['urls']:
         parts = urlsplit(url)
@@ -277,10 +289,15 @@ def serve_published(server, monkeypatch, name, index):
 def check_file_loads(server, monkeypatch, name, index):
     state = serve_published(server, monkeypatch, name, index)
     row, spec = WEIGHTS[name], WEIGHTS[name]['files'][0]
-    model = Res2Net(row['arch'], stage_pool='paddle' if spec['layout'] == 'paddle' else 'always',
-                    init_cfg=dict(type='Pretrained', checkpoint=f'zoo://{name}'))
+    init_cfg = dict(type='Pretrained', checkpoint=f'zoo://{name}')
+    if row['arch'] in DLA_ARCHS:
+        model = build(row['arch'], init_cfg=init_cfg)
+    else:
+        model = build(row['arch'], stage_pool='paddle' if spec['layout'] == 'paddle' else 'always',
+                      init_cfg=init_cfg)
     model.init_weights()  # strict: every key and shape of the arch
-    for key in ('conv1.weight', 'conv1.0.weight', 'layer4.2.bn3.running_var'):
+    for key in ('conv1.weight', 'conv1.0.weight', 'layer4.2.bn3.running_var', 'base_layer.0.weight',
+                'level5.tree2.bn3.running_var'):
         if key in state:
             assert torch.equal(model.state_dict()[key], state[key]), key
     assert cached_files() == [spec['file']]
@@ -300,7 +317,7 @@ def test_every_published_file_loads_by_zoo_name(server, monkeypatch, name, index
 
 def test_table_is_consistent():
     for name, row in WEIGHTS.items():
-        assert row['arch'] in ARCHS and row['top1'] > 70, name
+        assert (row['arch'] in ARCHS or row['arch'] in DLA_ARCHS) and row['top1'] > 70, name
         for file in row['files']:
             sha = file['sha256']
             assert sha is None or re.fullmatch('[0-9a-f]{8}|[0-9a-f]{64}', sha), file
@@ -331,6 +348,23 @@ def test_zoo_name_through_mmengine_and_a_config(server, monkeypatch):
     assert cfg.model.backbone.init_cfg.checkpoint == 'zoo://res2net50_26w_4s'
     backbone = MODELS.build(cfg.model.backbone)
     backbone.init_weights()
+    assert torch.equal(backbone.state_dict()[key], state[key])
+    assert sum(server.hits.values()) == 1
+
+
+@pytest.mark.parametrize('config,name', [('faster_rcnn_r2ndla60_coco', 'res2net_dla60'),
+                                         ('faster_rcnn_r2nextdla60_coco', 'res2next_dla60')])
+def test_dla_configs_load_the_official_weights_by_zoo_name(server, monkeypatch, config, name):
+    """The DLA-60 detectors start from the official ImageNet file by zoo
+    name (no hand download), its unused projections dropped on load."""
+    from res2net_mm.registry import MODELS
+    state = serve_published(server, monkeypatch, name, 0)
+    cfg = Config.fromfile(REPO / 'configs' / f'{config}.py')
+    assert cfg.model.backbone.init_cfg.checkpoint == f'zoo://{name}'
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    key = 'level4.tree2.tree1.conv2.weight' if 'level4.tree2.tree1.conv2.weight' in state else \
+        sorted(k for k in state if k.startswith('level4'))[0]
     assert torch.equal(backbone.state_dict()[key], state[key])
     assert sum(server.hits.values()) == 1
 

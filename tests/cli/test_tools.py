@@ -205,14 +205,14 @@ def test_show_dir_and_out_per_library(scope, tmp_path):
 def test_from_scratch_is_one_cfg_option(monkeypatch, tmp_path):
     from res2net_mm.checkpoint import DownloadError
     from res2net_mm.registry import MODELS
-    from res2net_mm.variants import WEIGHTS
+    from res2net_mm.checkpoint import zoo_table
     train = load_tool('train')
     config = str(CONFIGS / 'faster_rcnn_r2n50_coco.py')
     pretrained = train.load_config(train.parse_args([config])).model.backbone
     # Offline: every mirror a closed local port, an empty cache.
-    row = WEIGHTS['res2net50_26w_4s']
+    row = zoo_table()['res2net50_26w_4s']
     files = tuple(dict(f, urls=('http://127.0.0.1:9/x', )) for f in row['files'])
-    monkeypatch.setitem(WEIGHTS, 'res2net50_26w_4s', dict(row, files=files))
+    monkeypatch.setitem(zoo_table(), 'res2net50_26w_4s', dict(row, files=files))
     monkeypatch.setenv('TORCH_HOME', str(tmp_path))
     with pytest.raises(DownloadError, match='res2net50_26w_4s-06e79181.pth'):
         MODELS.build(pretrained).init_weights()

@@ -26,7 +26,8 @@ from mmengine.config import Config
 
 from res2net_mm.cli import COCO_ITEMS, add_dump, build_runner, enable_show_dir, request_full_coco
 from res2net_mm.testing import smoke_config
-from res2net_mm.variants import ARCHS, FAMILY_ZOO, WEIGHTS
+from res2net_mm.checkpoint import zoo_names_of
+from res2net_mm.variants import ARCHS
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / 'configs').glob('*.py'))
@@ -170,14 +171,11 @@ def family_of(name):
 
 
 def _expected_checkpoint(backbone):
-    """Published weights by zoo name; other archs a file to pretrain; the
-    DLA / Big-Little backbones their official file (not in the zoo yet)."""
-    if backbone.get('arch') in FAMILY_ZOO:
-        official = FAMILY_ZOO[backbone['arch']]['checkpoint']
-        return f'checkpoints/{official or backbone["arch"] + ".pth"}'
-    if backbone['type'] != 'res2net_mm.Res2Net':
+    """Published weights by zoo name (every family: Res2Net, DLA-60); other
+    archs a file to pretrain; the ResNet baselines torchvision's."""
+    if 'arch' not in backbone:
         return f'torchvision://resnet{backbone["depth"]}'
-    if backbone['arch'] in WEIGHTS:
+    if backbone['arch'] in zoo_names_of(backbone['arch']):
         return f'zoo://{backbone["arch"]}'
     return f'checkpoints/{backbone["arch"]}.pth'
 

@@ -64,8 +64,8 @@ def main():
     print('|---|---|---|---|---|---|')
     for arch in args.arch:
         params, gflops = measure(arch, args.shape)
-        facts = FAMILY_ZOO.get(arch) or ZOO[arch]
-        paper = facts['gflops'] if args.shape == 224 else None
+        facts = FAMILY_ZOO.get(arch) or ZOO.get(arch, {})
+        paper = facts.get('gflops') if args.shape == 224 else None
         published, ours = fmt(facts.get('params'), ','), f'{gflops:.2f}'
         if arch in FAMILY_ZOO:  # compare in the published form (see above)
             full, gflops = published_form(arch, params, gflops, args.shape)

@@ -9,8 +9,7 @@ import warnings
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...checkpoint import RELEASE, fit_error, load_backbone
-from ...variants import FAMILY_ZOO
+from ...checkpoint import fit_error, load_backbone, zoo_names_of
 from .arch import check, check_bool, check_out_indices
 from .bottle2neck import Bottle2neck
 
@@ -136,9 +135,10 @@ class MultiLevelBackbone(BackboneContract):
                     param.requires_grad = False
 
     def _load_pretrained(self, path, prefix):
-        official = FAMILY_ZOO.get(self.arch_name, {}).get('checkpoint')
-        hint = (f'. The official {self.arch_name} weights are {official} from {RELEASE}'
-                if official else f'. No weights are published for {self.arch_name}')
+        names = zoo_names_of(self.arch_name)
+        hint = (f'. Published {self.arch_name} weights load by zoo name: '
+                + ' or '.join(f'zoo://{n}' for n in names) if names
+                else f'. No weights are published for {self.arch_name}')
         load_backbone(self, path, prefix=prefix, missing_hint=hint)
 
     def convert_keys(self, state_dict, prefix):
