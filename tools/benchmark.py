@@ -7,7 +7,8 @@ ResNet-50 (mmdet's) and to the matching peer (timm's / mmdet's Res2Net).
 
 Every model gets the same treatment in a table, and each table compares
 models treated alike: eager (as its library ships it; ours in its default
-``impl='fast'``), frozen (the standard deployment treatment, see
+``impl='auto'``: the fast path on the CPU, the reference on CUDA;
+``ours_26w_4s_fast`` is the fast path everywhere), frozen (the standard deployment treatment, see
 ``freeze``; eval only) and compiled (``torch.compile``, inductor; eval and
 training). Under ``--amp`` every eager and compiled table runs again under
 autocast (bfloat16 on the CPU; float16 on CUDA), memory included.
@@ -74,6 +75,7 @@ MODELS = {
                          ('timm_res2net50_26w_4s',)),
     'ours_26w_4s_reference': (_ours('res2net50_26w_4s', impl='reference'),
                               ('timm_res2net50_26w_4s',)),
+    'ours_26w_4s_fast': (_ours('res2net50_26w_4s', impl='fast'), ('timm_res2net50_26w_4s',)),
     # The deploy step is compared with ours undeployed only: the others' BN
     # is folded in the frozen and compiled tables, not in eager ones.
     'ours_26w_4s_fused': (_ours_fused('res2net50_26w_4s'), ('ours_26w_4s',)),
@@ -86,12 +88,13 @@ MODELS = {
     'timm_res2net50d': (_timm('res2net50d'), ()),
     'mmdet_res2net50': (_mmdet('res2net'), ()),
 }
-DEFAULT_MODELS = [m for m in MODELS if m != 'ours_26w_4s_with_cp']
+# ours_26w_4s_fast repeats ours_26w_4s on the CPU (impl='auto' runs the fast path there).
+DEFAULT_MODELS = [m for m in MODELS if m not in ('ours_26w_4s_with_cp', 'ours_26w_4s_fast')]
 EVAL_ONLY = ('ours_26w_4s_fused',)  # a deployed model is not trained
 # Models whose frozen / compiled graph is another's: a tracer or compiler
 # records ours as impl='reference' (and a fused model's graph is what
 # freezing folds anyway), so these rows would repeat ours_26w_4s.
-SAME_GRAPH = ('ours_26w_4s_reference', 'ours_26w_4s_fused', 'ours_26w_4s_nchw')
+SAME_GRAPH = ('ours_26w_4s_reference', 'ours_26w_4s_fused', 'ours_26w_4s_nchw', 'ours_26w_4s_fast')
 MODES = ('eager', 'frozen', 'compiled')
 TITLES = {'eager': '', 'frozen': ', frozen (jit.trace + freeze + optimize_for_inference, NHWC input)',
           'compiled': ', compiled (torch.compile, NHWC input; inference with freezing)'}

@@ -7,7 +7,7 @@ image and a target layer whose forward hook fires. ``Scores`` turns each kind
 of model into the former: a classifier's logits, a two-stage detector's class
 logits for one fixed box, a segmentor's mean logit map per class. For the
 latter, ``stage_taps`` makes each backbone stage's output visible as the
-output of a module of its own: our ``Res2Net`` with ``impl='fast'`` computes
+output of a module of its own: our ``Res2Net``'s fast path computes
 its blocks without calling the stage modules, so a hook on ``layer4`` would
 never fire there, while the backbone's output is the same in every
 implementation.
@@ -189,7 +189,8 @@ def compute_cam(scores, layer, inputs, method='gradcam', target=None):
 
 def _not_run(layer):
     return (f'the target layer ({type(layer).__name__}) did not run in the forward pass: '
-            "Res2Net's impl='fast' computes its blocks without calling their modules; take a "
+            "Res2Net's fast path (impl='fast', and impl='auto' on the CPU) computes its blocks "
+            "without calling their modules; take a "
             "stage (backbone.layerN) or set model.backbone.impl='reference'")
 
 

@@ -9,7 +9,7 @@ from ...variants import ARCH_KEYS, ARCHS, STAGE_BLOCKS, STEMS
 STAGE_POOLS = ('always', 'strided', 'paddle')
 STYLES = ('pytorch', 'caffe')
 MEMORY_FORMATS = dict(channels_last=torch.channels_last, contiguous=torch.contiguous_format)
-IMPLS = ('fast', 'reference')
+IMPLS = ('auto', 'fast', 'reference')
 PLUGIN_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 PLUGIN_KEYS = ('cfg', 'position', 'postfix', 'stages')
 

@@ -3,10 +3,13 @@
 The architecture comes from the variant table (``res2net_mm/variants.py``);
 parameter names follow the official code, so official/timm weights load as
 they are. ``forward`` runs the plain modules (``impl='reference'``) or
-the fast path's execution (``models/fast``) of the same function (``impl='fast'``).
+the fast path's execution (``models/fast``) of the same function
+(``impl='fast'``); ``impl='auto'`` (the default) picks the fast path on the
+devices where its equality tests run, the reference elsewhere.
 """
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model.weight_init import constant_init
 
 from ...checkpoint import (load_pretrained, register_shapes, rename_to_ours, strict_fit,
@@ -20,6 +23,19 @@ from .layers import build_conv_layer, build_norm_layer
 from .contract import BackboneContract
 
 DEFAULT_STRIDES = (1, 2, 2, 2)
+# Device types where the fast path's equality tests (tests/models/fast) have
+# passed; impl='auto' runs the reference on every other device.
+PROVEN_DEVICES = ('cpu', )
+
+
+def auto_impl(device_type: str) -> tuple:
+    """What ``impl='auto'`` runs on ``device_type`` ('cpu', 'cuda', ...) and
+    why: ('fast' | 'reference', reason)."""
+    if device_type in PROVEN_DEVICES:
+        return 'fast', f'its equality tests with the reference run on {device_type}'
+    return 'reference', (f'the fast path is proven equal to the reference on '
+                         f'{"/".join(PROVEN_DEVICES)} only; impl=\'fast\' opts in on '
+                         f'{device_type}')
 
 
 @MODELS.register_module()
@@ -81,14 +97,19 @@ class Res2Net(BackboneContract):
             Defaults to False.
         zero_init_residual (bool): Zero every block's last norm weight at
             init (never over loaded weights). Defaults to True.
-        impl (str): 'fast' runs ``fast.py`` (no extra parameters, state or
-            caches; outputs equal to the reference to float rounding);
-            'reference' runs the plain modules of Eq. 1. Can be changed on
-            a built model (``model.impl = 'reference'``). Defaults to 'fast'.
+        impl (str): 'fast' runs ``models/fast`` (no extra parameters, state
+            or caches; outputs equal to the reference to float rounding);
+            'reference' runs the plain modules of Eq. 1; 'auto' decides on
+            every call from the input's device: the fast path where its
+            equality tests run (``PROVEN_DEVICES``: the CPU), the reference
+            elsewhere (CUDA, ...), and logs which once per device type. Can
+            be changed on a built model (``model.impl = 'reference'``).
+            Defaults to 'auto'.
         memory_format (str | None): Activation layout of the fast path:
             'channels_last' (NHWC, where the narrow split convs run faster)
             or 'contiguous' (NCHW). None: 'channels_last'. Outputs are NCHW
-            either way. Only for ``impl='fast'``. Defaults to None.
+            either way. For ``impl='fast'`` or 'auto' (where the fast path
+            runs). Defaults to None.
         pretrained (str | None): Deprecated; use ``init_cfg``.
             Defaults to None.
         init_cfg (dict | list | None): Default Kaiming/Constant;
@@ -112,7 +133,7 @@ class Res2Net(BackboneContract):
                  out_indices=None, style='pytorch', frozen_stages=-1,
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  norm_eval=False, dcn=None, stage_with_dcn=None,
-                 plugins=None, with_cp=False, zero_init_residual=True, impl='fast',
+                 plugins=None, with_cp=False, zero_init_residual=True, impl='auto',
                  memory_format=None, pretrained=None, init_cfg=None):
         super().__init__(pretrained, init_cfg)
         self.arch = resolve_arch(arch, depth=depth, scales=scales, base_width=base_width,
@@ -133,9 +154,10 @@ class Res2Net(BackboneContract):
                               norm_eval=norm_eval, zero_init_residual=zero_init_residual,
                               impl=impl)
         if impl == 'reference' and memory_format is not None:
-            raise ValueError(f'memory_format={memory_format!r} applies to impl="fast" only; '
-                             'the reference keeps the layout of its input')
+            raise ValueError(f'memory_format={memory_format!r} applies to impl="fast" or '
+                             '"auto" only; the reference keeps the layout of its input')
         self.impl, self.stage_pool = impl, stage_pool
+        self._logged_devices = set()  # device types impl='auto' has logged its choice for
         self.memory_format = MEMORY_FORMATS[memory_format or 'channels_last']
         self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
         self.norm_eval, self.zero_init_residual = norm_eval, zero_init_residual
@@ -173,7 +195,7 @@ class Res2Net(BackboneContract):
 
     @property
     def impl(self) -> str:
-        """'fast' or 'reference': how ``forward`` computes (see Args)."""
+        """'auto', 'fast' or 'reference': how ``forward`` computes (see Args)."""
         return self._impl
 
     @impl.setter
@@ -255,10 +277,24 @@ class Res2Net(BackboneContract):
         warn_paddle_numerics(self, rename_to_ours(state_dict, prefix), 'the state dict')
         strict_fit(state_dict, prefix, self)
 
+    def runs_fast(self, x) -> bool:
+        """Whether ``forward(x)`` takes the fast path: ``impl`` 'fast', or
+        'auto' on a ``PROVEN_DEVICES`` device (logged once per device type),
+        and ``fast.supports(x)``."""
+        impl = self.impl
+        if impl == 'auto':
+            impl, reason = auto_impl(x.device.type)
+            if x.device.type not in self._logged_devices and not torch.compiler.is_compiling():
+                self._logged_devices.add(x.device.type)
+                path = 'the fast path' if impl == 'fast' else 'the reference modules'
+                print_log(f"Res2Net impl='auto' runs {path} on {x.device.type}: {reason}",
+                          logger='current')
+        return impl == 'fast' and fast.supports(x)
+
     def forward(self, x):
         """The outputs of the ``out_indices`` stages, NCHW-contiguous (mmcv
         ops such as RoIAlign read their input as NCHW memory)."""
-        if self.impl == 'fast' and fast.supports(x):
+        if self.runs_fast(x):
             return fast.res2net_forward(self, x)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = []
