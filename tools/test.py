@@ -88,7 +88,10 @@ def main(argv=None):
             load_classifier(model, classifier, args.checkpoint)
         except CheckpointError as exc:
             sys.exit(f'error: {exc}')
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except CheckpointError as exc:  # e.g. a bare backbone's weights (BareBackboneError)
+        sys.exit(f'error: {args.checkpoint}: {exc}')
     if get_rank() == 0:
         print(format_metrics(metrics, f'Test metrics of {args.checkpoint}'))
 

@@ -10,6 +10,7 @@ Examples:
 import argparse
 import sys
 
+from res2net_mm.checkpoint import BareBackboneError
 from res2net_mm.cli import (DatasetNotFoundError, UnusableCheckpointError, add_random_state_hook,
                             add_runner_args, apply_resume, build_runner, check_data_paths,
                             enable_amp, enable_auto_scale_lr, load_config)
@@ -52,7 +53,10 @@ def main(argv=None):
         cfg = setup_config(args)
     except (DatasetNotFoundError, UnusableCheckpointError) as exc:
         sys.exit(f'error: {exc}')
-    build_runner(cfg).train()
+    try:
+        build_runner(cfg).train()
+    except BareBackboneError as exc:  # load_from / --resume: a backbone's weights
+        sys.exit(f'error: {cfg.load_from}: {exc}')
 
 
 if __name__ == '__main__':

@@ -11,10 +11,10 @@ classifiers; ``runner_compat`` lets torch >= 2.6 resume mmengine runner
 checkpoints weights-only. Nothing here imports ``res2net_mm.models``.
 """
 from .classifier import classifier_state_dict, is_bare_classifier, load_classifier
-from .convert import (PADDLE_NUMERICS, RELEASE, convert_checkpoint, convert_state_dict, fit_error,
-                      load_backbone, load_pretrained, register_shapes, strict_fit,
-                      warn_paddle_numerics)
-from .errors import CheckpointError, DownloadError
+from .convert import (PADDLE_NUMERICS, RELEASE, bare_backbone_error, convert_checkpoint,
+                      convert_state_dict, fit_error, load_backbone, load_pretrained,
+                      register_shapes, strict_fit, warn_paddle_numerics)
+from .errors import BareBackboneError, CacheNotWritableError, CheckpointError, DownloadError
 from .io import (SAFE_GLOBALS, allowed_globals, atomic_write, class_getattr, read_file,
                  save_atomic)
 from .layouts import (LAYOUTS, STEM_NAMES, TARGETS, arch_name, detect_layout, infer_arch,
@@ -26,10 +26,11 @@ from .zoo import cache_dir, resolve, zoo_names_of, zoo_table
 
 __all__ = [
     'LAYOUTS', 'PADDLE_NUMERICS', 'RELEASE', 'SAFE_GLOBALS', 'STEM_NAMES', 'TARGETS',
-    'CheckpointError', 'DownloadError', 'allow_runner_checkpoints', 'allowed_globals', 'arch_name',
-    'atomic_write', 'cache_dir', 'class_getattr', 'classifier_state_dict', 'convert_checkpoint',
-    'convert_state_dict', 'detect_layout', 'fit_error', 'from_paddle', 'infer_arch',
-    'is_bare_classifier', 'load_backbone', 'load_classifier', 'load_pretrained',
+    'BareBackboneError', 'CacheNotWritableError', 'CheckpointError', 'DownloadError',
+    'allow_runner_checkpoints', 'allowed_globals', 'arch_name', 'atomic_write',
+    'bare_backbone_error', 'cache_dir', 'class_getattr', 'classifier_state_dict',
+    'convert_checkpoint', 'convert_state_dict', 'detect_layout', 'fit_error', 'from_paddle',
+    'infer_arch', 'is_bare_classifier', 'load_backbone', 'load_classifier', 'load_pretrained',
     'read_checkpoint', 'read_file', 'read_pdparams', 'register_shapes', 'rename_key',
     'rename_to_ours', 'resolve', 'save_atomic', 'split_checkpoint', 'state_dict_of',
     'strict_fit', 'to_ours', 'warn_paddle_numerics', 'zoo_names_of', 'zoo_table'

@@ -11,10 +11,10 @@ import warnings
 
 import torch
 
-from .errors import CheckpointError
+from .errors import BareBackboneError, CheckpointError
 from .io import save_atomic
-from .layouts import (STEM_NAMES, TARGETS, arch_name, infer_arch, rename_key, split_checkpoint,
-                      to_ours)
+from .layouts import (STEM_NAMES, TARGETS, arch_name, detect_layout, infer_arch, rename_key,
+                      split_checkpoint, to_ours)
 from .read import read_checkpoint
 from .zoo import zoo_names_of, zoo_table
 
@@ -179,6 +179,39 @@ def strict_fit(state_dict, prefix, model):
                       ours, expected)
     if error:
         raise error
+
+
+def bare_backbone_error(unexpected, own_names, prefix):
+    """A ``BareBackboneError`` where a backbone sits under ``prefix`` in a
+    bigger model, got no key, and the keys the whole model could not place
+    (``unexpected``) are a bare backbone's: a Res2Net layout's stem among
+    them, or mostly the backbone's own module names (``own_names``) at
+    their top level. Else None.
+
+    Args:
+        unexpected (list[str]): Keys no module of the model took (torch's and
+            mmengine's loaders collect them before they reach the backbone).
+        own_names (Iterable[str]): The first component of the backbone's keys.
+        prefix (str): Where the backbone sits, e.g. 'backbone.'.
+    """
+    if not unexpected:
+        return None
+    names = {key.split('.', 1)[0] for key in unexpected}
+    try:
+        detect_layout(unexpected)
+    except CheckpointError:
+        if 2 * len(names & set(own_names)) <= len(names):
+            return None
+    where = 'model.' + prefix[:-1]
+    classifier = ('; a classifier file (with its fc) tests as a whole classifier with '
+                  'tools/test.py or res2net_mm.checkpoint.load_classifier'
+                  if 'fc.weight' in unexpected else '')
+    return BareBackboneError(
+        f"the state dict is a bare backbone's ({len(unexpected)} keys such as "
+        f"{unexpected[0]!r}, none under {prefix!r}), not a whole model's: it would "
+        f"load nothing and leave {where} as it was. Load it as the backbone's pretrained "
+        f"weights: {where}.init_cfg=dict(type='Pretrained', checkpoint=PATH) in the config"
+        f"{classifier}")
 
 
 def load_pretrained(model, path, prefix=None):

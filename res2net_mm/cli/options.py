@@ -105,8 +105,24 @@ def read_runner_checkpoint(path):
         raise UnusableCheckpointError(
             f'--resume: {path} is not a runner checkpoint: it has no {missing} (its keys: '
             f'{keys[:8]}). Resume needs a checkpoint saved by tools/train.py; to start a '
-            f'new run from these weights, use --cfg-options load_from={path} without --resume')
+            f'new run from these weights, {_start_from(checkpoint, path)}')
     return checkpoint
+
+
+def _start_from(checkpoint, path):
+    """How to train from the weights of ``checkpoint``: a whole model's (its
+    keys under ``backbone.``) by ``load_from``, a bare backbone's by the
+    backbone's ``Pretrained`` init."""
+    from ..checkpoint import CheckpointError, state_dict_of
+    try:
+        whole = any(key.startswith('backbone.') for key in state_dict_of(checkpoint))
+    except CheckpointError:
+        whole = True
+    if whole:
+        return f'use --cfg-options load_from={path} without --resume'
+    return (f'which are a bare backbone\'s (no key under \'backbone.\'), set '
+            f'model.backbone.init_cfg=dict(type=\'Pretrained\', checkpoint=\'{path}\') '
+            'in the config')
 
 
 def apply_resume(cfg, resume):

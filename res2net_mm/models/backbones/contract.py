@@ -9,7 +9,7 @@ import warnings
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...checkpoint import fit_error, load_backbone, zoo_names_of
+from ...checkpoint import bare_backbone_error, fit_error, load_backbone, zoo_names_of
 from .arch import check, check_bool, check_out_indices
 from .bottle2neck import Bottle2neck
 
@@ -67,12 +67,26 @@ class BackboneContract(BaseModule):
                 if isinstance(module, Bottle2neck):
                     module.zero_init_last()
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
         # Every way of loading (load_state_dict, mmengine's load_checkpoint
         # on a whole detector, Pretrained init) converts the keys under
         # ``prefix`` from the published layouts and fits all of them or none.
+        # Inside a bigger model, ``state_dict`` holds only the keys under
+        # ``prefix``; a bare backbone file given to the whole model shows in
+        # the keys its outer modules found no place for (``unexpected_keys``,
+        # collected before the loaders reach this module).
+        if prefix and not any(key.startswith(prefix) for key in state_dict):
+            error = bare_backbone_error(unexpected_keys, self._own_names(), prefix)
+            if error:
+                raise error
         self._fit_loaded(state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def _own_names(self):
+        """The first component of every key of this backbone's state dict."""
+        return {key.split('.', 1)[0] for key in self.state_dict()}
 
     def train(self, mode=True):
         super().train(mode)
