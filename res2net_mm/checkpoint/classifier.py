@@ -11,7 +11,7 @@ ours first.
 """
 import torch
 
-from .convert import warn_paddle_numerics
+from .convert import NON_FLOAT, non_float_keys, warn_paddle_numerics
 from .errors import CheckpointError
 from .layouts import state_dict_of
 from .paddle import PADDLE_STEM, from_paddle
@@ -52,6 +52,10 @@ def load_classifier(model, obj, source='checkpoint'):
     strictly: every key fits or a ``CheckpointError`` names what does not
     (another number of classes, another architecture)."""
     state_dict = classifier_state_dict(obj, source)
+    non_float = non_float_keys(state_dict)
+    if non_float:
+        raise CheckpointError(f'{source}: {len(non_float)} {NON_FLOAT}, first: '
+                              f'{"; ".join(non_float[:4])}')
     if PADDLE_STEM in state_dict_of(obj, source):
         warn_paddle_numerics(getattr(model, 'backbone', None), 'paddle', source)
     fc = getattr(getattr(model, 'head', None), 'fc', None)

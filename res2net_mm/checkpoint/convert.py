@@ -48,8 +48,22 @@ def fit_error(what, state_dict, expected, first=4):
     parts = [f'{len(items)} {label}, first: {"; ".join(items[:first])}'
              for label, items in (('shape mismatches', shapes),
                                   ('keys missing from the checkpoint', missing),
-                                  ('unexpected keys', unexpected)) if items]
+                                  ('unexpected keys', unexpected),
+                                  (NON_FLOAT, non_float_keys(state_dict))) if items]
     return CheckpointError(f'{what}: {". ".join(parts)}') if parts else None
+
+
+NON_FLOAT = ('tensors of a non-float dtype (weights and statistics must be floating point, '
+             "only BN's num_batches_tracked is an integer; save the weights as float32, "
+             'float16 or bfloat16)')
+
+
+def non_float_keys(state_dict):
+    """'key: dtype' of every tensor of ``state_dict`` that is not floating
+    point, BN ``num_batches_tracked`` (an integer counter) excepted: torch
+    would copy such a tensor into a float weight without a word."""
+    return [f'{k}: {v.dtype}' for k, v in state_dict.items()
+            if not v.is_floating_point() and not k.endswith('num_batches_tracked')]
 
 
 def register_shapes(function):
