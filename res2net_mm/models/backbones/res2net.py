@@ -204,6 +204,21 @@ class Res2Net(BackboneContract):
             raise ValueError(f'impl must be one of {IMPLS}, got {value!r}')
         self._impl = value
 
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The fast path's activation layout (see Args), set by name or as a
+        ``torch.memory_format``. Kept as its name: torch.save's pickle
+        protocol cannot hold a memory format, and whole models must save."""
+        return MEMORY_FORMATS[self._memory_format]
+
+    @memory_format.setter
+    def memory_format(self, value):
+        name = next((n for n, fmt in MEMORY_FORMATS.items() if value in (n, fmt)), None)
+        if name is None:
+            raise ValueError(f'memory_format must be one of {tuple(MEMORY_FORMATS)} or their '
+                             f'torch.memory_format, got {value!r}')
+        self._memory_format = name
+
     def _make_stem(self, in_channels, stem_channels):
         """v1: 7x7 conv; v1b: three 3x3 convs (official keys conv1.{0,1,3,4,6}),
         each followed by bn1 / relu, then a 3x3 max-pool (stride 4 in all);
