@@ -6,8 +6,10 @@ name (``zoo_table`` reads it once; the metafile's header says what each key
 holds). The cache is torch.hub's:
 ``$TORCH_HOME/hub/checkpoints`` (``torch.hub.get_dir()``). A file is written
 there only after its transfer completed and its sha256 matched (atomically,
-so an interrupted or corrupted download leaves nothing), and a cached file is
-checked again before each use. Importing this module registers the scheme
+so an interrupted or corrupted download leaves nothing); a file whose
+publisher gives no sha256 (PaddleClas) is kept only if it reads as a
+checkpoint. A cached file is checked again before each use and removed if it
+fails. Importing this module registers the scheme
 with mmengine's ``CheckpointLoader``, so mmengine's ``Pretrained`` init,
 ``load_checkpoint`` and ``load_from`` resolve zoo names too.
 """
@@ -15,6 +17,7 @@ import functools
 import hashlib
 import http.client
 import os
+import tempfile
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -23,7 +26,7 @@ from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
 from ..model_index import load_metafile
-from .errors import CheckpointError, DownloadError
+from .errors import CacheNotWritableError, CheckpointError, DownloadError
 from .io import atomic_write, read_file
 
 SCHEME = 'zoo://'
@@ -113,15 +116,29 @@ def hash_problem(digest, spec):
     return f'sha256 {digest} does not match the published {what} {expected}'
 
 
+def unreadable(spec, path):
+    """Why the file at ``path`` of an entry without a published sha256 is
+    not a checkpoint (an error page a mirror sent, a cut transfer), or None.
+    A file with a published sha256 is checked by it instead."""
+    if spec['sha256'] is not None:
+        return None
+    try:
+        read_file(path)
+    except CheckpointError as exc:
+        return f'not a checkpoint ({exc})'
+    return None
+
+
 def _unverified(spec, digest, path):
     if spec['sha256'] is None:
-        print_log(f'{path}: its publisher gives no checksum; its sha256 is {digest}',
-                  logger='current')
+        print_log(f'{path}: its publisher gives no checksum; it reads as a checkpoint, '
+                  f'its sha256 is {digest}', logger='current')
 
 
 def _download(url, path, spec):
     """Fetch ``url`` into ``path`` if the transfer is complete and its sha256
-    matches; otherwise raise and leave ``path`` as it was."""
+    matches (or, unpublished, it reads as a checkpoint); otherwise raise and
+    leave no file at ``path``."""
     print_log(f'downloading {url} to {path}', logger='current')
     request = urllib.request.Request(url, headers={'User-Agent': 'res2net_mm'})
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response, atomic_write(path) as f:
@@ -136,20 +153,35 @@ def _download(url, path, spec):
         problem = hash_problem(digest.hexdigest(), spec)
         if problem:
             raise DownloadError(problem)
+    problem = unreadable(spec, path)
+    if problem:
+        os.remove(path)
+        raise DownloadError(f'{problem}; not kept')
     _unverified(spec, digest.hexdigest(), path)
 
 
-def _fetch(spec, failures):
-    """The verified cached path of one file of a zoo entry, or None; what
-    went wrong is appended to ``failures``."""
+def _cached(spec, failures):
+    """The cached path of one file of a zoo entry if it verifies, else None
+    (a cached file that does not verify is removed; why is appended to
+    ``failures``)."""
     path = os.path.join(cache_dir(), spec['file'])
-    if os.path.isfile(path):
-        digest = sha256_of(path)
-        problem = hash_problem(digest, spec)
-        if problem is None:
-            _unverified(spec, digest, path)
-            return path
-        failures.append(f'cached {path}: {problem}')
+    if not os.path.isfile(path):
+        return None
+    digest = sha256_of(path)
+    problem = hash_problem(digest, spec) or unreadable(spec, path)
+    if problem is None:
+        _unverified(spec, digest, path)
+        return path
+    os.remove(path)
+    failures.append(f'cached {path}: {problem}; removed')
+    return None
+
+
+def _downloaded(spec, failures):
+    """The path of one file of a zoo entry downloaded from its first mirror
+    that serves it intact, or None; what went wrong is appended to
+    ``failures``."""
+    path = os.path.join(cache_dir(), spec['file'])
     for url in spec['urls']:
         try:
             _download(url, path, spec)
@@ -159,14 +191,36 @@ def _fetch(spec, failures):
     return None
 
 
+def check_cache_writable(name):
+    """Raise a ``CacheNotWritableError`` if no file can be written into the
+    cache folder, before any mirror is tried (none of them is at fault)."""
+    folder = cache_dir()
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CacheNotWritableError(
+            f'cannot get {SCHEME}{name}: the zoo cache {folder} is not writable '
+            f'({type(exc).__name__}: {exc}); no mirror was tried. Point TORCH_HOME at a '
+            'writable folder (the cache is $TORCH_HOME/hub/checkpoints; e.g. export '
+            'TORCH_HOME=$HOME/.cache/torch), or make the folder writable') from exc
+
+
 def resolve(name):
-    """The local path of zoo weights: the cached file if it verifies, else
-    the first mirror's complete, verified download.
+    """The local path of zoo weights: a cached file that verifies, else the
+    first mirror's complete, verified download.
+
+    A file is verified by its published sha256; PaddleClas publishes none,
+    so its files are accepted when they read as a checkpoint (an error page
+    a mirror sent is removed from the cache and downloaded again).
 
     Args:
         name (str): ``zoo://<name>`` or ``<name>`` (see ``zoo_table``).
 
     Raises:
+        CacheNotWritableError: Nothing is cached and the cache folder cannot
+            be written; the message says how to move it.
         DownloadError: No file of the entry could be had; the message names
             the files, every URL tried and why, and where to put a file
             downloaded by hand.
@@ -174,7 +228,12 @@ def resolve(name):
     name, entry = zoo_entry(name)
     failures = []
     for spec in entry['files']:
-        path = _fetch(spec, failures)
+        path = _cached(spec, failures)
+        if path is not None:
+            return path
+    check_cache_writable(name)
+    for spec in entry['files']:
+        path = _downloaded(spec, failures)
         if path is not None:
             return path
     by_hand = '\n'.join(f'  {os.path.join(cache_dir(), spec["file"])}  <- any of: '
@@ -183,7 +242,8 @@ def resolve(name):
         f'cannot get {SCHEME}{name} ({entry["arch"]}, {entry["source"]}):\n  '
         + '\n  '.join(failures)
         + '\nDownload one file by hand and save it under the name shown (set TORCH_HOME to '
-        f'move the cache); it is checked against its published sha256 before use:\n{by_hand}')
+        'move the cache); it is checked against its published sha256 (where none is '
+        f'published: that it reads as a checkpoint) before use:\n{by_hand}')
 
 
 @CheckpointLoader.register_scheme(prefixes=SCHEME, force=True)  # re-import safe

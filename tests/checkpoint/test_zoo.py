@@ -23,7 +23,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from res2net_mm.checkpoint import CheckpointError, DownloadError, cache_dir, resolve
+from res2net_mm.checkpoint import (CacheNotWritableError, CheckpointError, DownloadError,
+                                   cache_dir, resolve)
 from res2net_mm.checkpoint.layouts import STEM_NAMES
 from res2net_mm.models import Res2Net
 from res2net_mm.checkpoint.zoo import zoo_table
@@ -159,13 +160,19 @@ def test_dead_mirrors_fall_through_to_the_next(server, monkeypatch):
     assert server.hits['/mirror1/w.pth'] == 1 and server.hits['/mirror3/w.pth'] == 1
 
 
+def pdparams_bytes(numbers=2400):
+    """A small valid .pdparams file (paddle.save: a pickled dict of arrays)."""
+    arrays = {'a': np.arange(numbers, dtype=np.float32)}
+    return pickle.dumps({**arrays, 'StructuredToParameterName@@': {'a': 'a'}}, protocol=4)
+
+
 def test_truncated_transfer_leaves_no_file(server, monkeypatch):
-    data = os.urandom(10_000)
+    data = pdparams_bytes()
     server.files['/cut.pdparams'] = data
     server.truncated.add('/cut.pdparams')
     # No published hash: only the length check can catch the truncation.
     add_entry(monkeypatch, 'w', spec('w.pdparams', None, server.url('/cut.pdparams')))
-    with pytest.raises(DownloadError, match='transfer ended after 5000 of 10000 bytes'):
+    with pytest.raises(DownloadError, match=f'transfer ended after {len(data) // 2} of {len(data)} '):
         resolve('zoo://w')
     assert cached_files() == []
     server.files['/whole.pdparams'] = data  # a second mirror that sends it all
@@ -198,6 +205,40 @@ def test_offline_error_names_the_files_the_urls_and_where_to_put_them(monkeypatc
     assert os.path.join(cache_dir(), 'w-0123abcd.pth') in message
     assert os.path.join(cache_dir(), 'w.safetensors') in message
     assert 'by hand' in message and 'TORCH_HOME' in message and 'Connection refused' in message
+
+
+ERROR_PAGE = b'<!DOCTYPE html><html><body>502 Bad Gateway</body></html>\n'
+
+
+def test_unhashed_error_page_is_not_kept_and_a_cached_one_is_replaced(server, monkeypatch):
+    # PaddleClas publishes no sha256: a file is kept only if it reads as a checkpoint.
+    data = pdparams_bytes()
+    server.files['/busy/w.pdparams'], server.files['/ok/w.pdparams'] = ERROR_PAGE, data
+    add_entry(monkeypatch, 'bad', spec('w.pdparams', None, server.url('/busy/w.pdparams')))
+    with pytest.raises(DownloadError, match=r'busy/w.pdparams: DownloadError: not a checkpoint '
+                                            r'\(cannot read .*\); not kept') as info:
+        resolve('zoo://bad')
+    assert 'where none is published: that it reads as a checkpoint' in str(info.value)
+    assert cached_files() == []
+    Path(cache_dir(), 'w.pdparams').write_bytes(ERROR_PAGE)  # left by an older version
+    add_entry(monkeypatch, 'w', spec('w.pdparams', None, server.url('/busy/w.pdparams'),
+                                     server.url('/ok/w.pdparams')))
+    assert Path(resolve('zoo://w')).read_bytes() == data
+    assert server.hits['/ok/w.pdparams'] == 1
+    assert Path(resolve('zoo://w')).read_bytes() == data and server.hits['/ok/w.pdparams'] == 1
+
+
+def test_unwritable_cache_is_named_and_no_mirror_is_blamed(server, monkeypatch, tmp_path):
+    server.files['/w.pth'] = b'weights'
+    add_entry(monkeypatch, 'w', spec('w.pth', sha256(b'weights'), server.url('/w.pth')))
+    (tmp_path / 'file').write_text('a file where the cache folder would be')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'file' / 'torch'))
+    with pytest.raises(CacheNotWritableError) as info:
+        resolve('zoo://w')
+    message = str(info.value)
+    assert f'the zoo cache {cache_dir()} is not writable' in message
+    assert 'Point TORCH_HOME at a writable folder' in message
+    assert 'http://' not in message and server.hits['/w.pth'] == 0
 
 
 def test_unknown_zoo_name_lists_the_published_ones():
