@@ -237,7 +237,9 @@ def ratio_cells(values, name):
     """'x.xx' ratios to ResNet-50 and to each of the model's peers present
     (a deploy step's row: to ours undeployed only)."""
     cells = []
-    refs = MODELS[name][1] if name in EVAL_ONLY else (REFERENCE,) + MODELS[name][1]
+    # timm's ResNet-50 stands in where mmdet is not installed
+    reference = REFERENCE if REFERENCE in values else 'timm_resnet50'
+    refs = MODELS[name][1] if name in EVAL_ONLY else (reference,) + MODELS[name][1]
     for ref in refs:
         if ref in values and ref != name:
             cells.append(f'{values[name] / values[ref]:.2f}x {ref}')

@@ -96,21 +96,30 @@ def check_inference(model, x, rtol=1e-5):
     return got
 
 
+NEEDS_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+# The devices the equality tests run on (tools/gpu_check.sh selects '-k cuda'):
+# impl='auto' takes the fast path only on device types proven here.
+DEVICES = ['cpu', pytest.param('cuda', marks=NEEDS_CUDA)]
+
+
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('kwargs', LAYOUTS, ids=lambda k: str(k.get('arch'))[:20])
 @pytest.mark.parametrize('size', [(1, 45, 37), (2, 32, 32)])
-def test_fast_equals_reference_at_inference(kwargs, size):
-    model = randomize_norms(build(**kwargs)).eval()
+def test_fast_equals_reference_at_inference(kwargs, size, device):
+    model = randomize_norms(build(**kwargs)).eval().to(device)
     torch.manual_seed(1)
-    check_inference(model, torch.randn(*size[:1], 3, *size[1:]))
+    check_inference(model, torch.randn(*size[:1], 3, *size[1:]).to(device))
 
 
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('kwargs', LAYOUTS, ids=lambda k: str(k.get('arch'))[:20])
-def test_fast_equals_reference_in_training_float64(kwargs):
+def test_fast_equals_reference_in_training_float64(kwargs, device):
     """Train mode (batch statistics, running statistics updated) in float64:
     outputs, every gradient and every buffer after the step."""
-    model = build(**kwargs).double().train()
+    model = build(**kwargs).double().train().to(device)
     twin = copy.deepcopy(model)
-    x = torch.randn(2, 3, 64, 64, dtype=torch.float64, requires_grad=True)  # 2x2 maps in stage 4:
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64, device=device,
+                    requires_grad=True)  # 2x2 maps in stage 4:
     # batch statistics over fewer values amplify even float64 rounding
     results = []
     for m, impl in ((model, 'reference'), (twin, 'fast')):
@@ -231,7 +240,7 @@ def test_dtype_moves():
                        run(model, x.bfloat16(), 'reference')[-1])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+@NEEDS_CUDA
 def test_device_moves():
     model = randomize_norms(build()).eval()
     x = torch.randn(1, 3, 32, 32)
