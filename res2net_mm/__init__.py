@@ -21,11 +21,11 @@ shapes, saliency), ``engine`` (hooks), ``cli`` (what the tools share),
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from .checkpoint import allow_runner_checkpoints
-from .models import ARCHS, Res2Net
+from .models import ARCHS, Res2Net, deploy
 
 __version__ = '0.1.0'
 
 MMENGINE_MODELS.register_module(name='Res2Net', module=Res2Net, force=True)
 allow_runner_checkpoints()
 
-__all__ = ['ARCHS', 'Res2Net', '__version__']
+__all__ = ['ARCHS', 'Res2Net', '__version__', 'deploy']

@@ -6,8 +6,9 @@ from ..variants import ARCHS, STAGE_BLOCKS, ZOO
 from .backbones import (BackboneContract, BigLittleRes2Net, Bottle2neck, MultiLevelBackbone,
                         Res2Net, Res2NetDLA, SEModule)
 from .fast.deploy import fuse_conv_bn
+from .fast.deploy_best import deploy
 
 __all__ = [
     'ARCHS', 'STAGE_BLOCKS', 'ZOO', 'BackboneContract', 'BigLittleRes2Net', 'Bottle2neck',
-    'MultiLevelBackbone', 'Res2Net', 'Res2NetDLA', 'SEModule', 'fuse_conv_bn'
+    'MultiLevelBackbone', 'Res2Net', 'Res2NetDLA', 'SEModule', 'deploy', 'fuse_conv_bn'
 ]

@@ -1,0 +1,86 @@
+"""``res2net_mm.deploy(model, example)``: BN folded, channels-last, the
+fastest of eager / frozen / frozen + optimize_for_inference (inductor on
+request) picked by measuring; equal to the reference on every arch of the
+variant table, and a snapshot of the weights."""
+import pytest
+import torch
+import torch.nn as nn
+
+import res2net_mm
+from res2net_mm.models import Res2Net
+from res2net_mm.models.fast.deploy_best import TREATMENTS, Deployed
+from res2net_mm.variants import ARCHS
+
+# The default suite deploys a representative subset; -m slow every arch.
+SUBSET = ['res2net50_26w_4s', 'res2net50_v1b_26w_4s', 'se_res2next29_6c_24w_4s']
+ALL = [pytest.param(a, marks=pytest.mark.slow) for a in ARCHS if a not in SUBSET]
+
+
+def build(arch):
+    torch.manual_seed(0)
+    model = Res2Net(arch, impl='reference').eval()
+    with torch.no_grad():  # BN away from its init, so folding is not the identity
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return model
+
+
+def assert_close(reference, got, rtol=1e-4):
+    for r, g in zip(reference, got, strict=True):
+        assert g.shape == r.shape and g.dtype == r.dtype
+        scale = r.abs().max()
+        assert (g - r).abs().max() <= rtol * scale
+
+
+@pytest.mark.parametrize('arch', SUBSET + ALL)
+def test_deploy_equals_the_reference(arch):
+    model = build(arch)
+    size = 32 if ARCHS[arch]['stem'] == 'cifar' else 64
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        reference = model(x)
+    deployed = res2net_mm.deploy(model, x[:1], rounds=1, treatments=['eager', 'frozen'])
+    assert deployed.treatment in ('eager', 'frozen')
+    assert_close(reference, deployed(x))  # another batch size than the example's
+    assert model.impl == 'reference' and isinstance(model.bn1, nn.BatchNorm2d)  # untouched
+
+
+def test_every_treatment_is_measured_and_the_fastest_kept(monkeypatch):
+    model = build('res2net50_26w_4s')
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        reference = model(x)
+    deployed = res2net_mm.deploy(model, x, rounds=1)
+    assert isinstance(deployed, Deployed) and set(deployed.timings) == set(TREATMENTS) - {'inductor'}
+    assert deployed.treatment == min(deployed.timings, key=deployed.timings.get)
+    assert_close(reference, deployed(x))
+
+
+def test_deploy_is_a_snapshot_of_the_weights():
+    model = build('res2net50_26w_4s')
+    x = torch.randn(1, 3, 64, 64)
+    deployed = res2net_mm.deploy(model, x, rounds=1, treatments=['eager'])
+    before = deployed(x)[0].clone()
+    with torch.no_grad():
+        model.layer4[0].conv1.weight.mul_(2)
+    assert torch.equal(deployed(x)[0], before)  # re-deploy after changing weights
+    assert not torch.equal(model(x)[0], before)
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(treatments=['tensorrt']), "'tensorrt'"),
+    (dict(treatments=[]), 'non-empty'),
+    (dict(rounds=0), 'rounds must be an int >= 1, got 0'),
+])
+def test_invalid_arguments_name_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        res2net_mm.deploy(build('res2net50_26w_4s'), torch.randn(1, 3, 32, 32), **kwargs)
+
+
+def test_the_example_must_be_an_image_batch():
+    with pytest.raises(ValueError, match='4-d'):
+        res2net_mm.deploy(build('res2net50_26w_4s'), torch.randn(3, 32, 32))
