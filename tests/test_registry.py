@@ -1,4 +1,5 @@
 """The foundation: mmcv ops on CPU, stock downstream models, registry scopes."""
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -106,7 +107,7 @@ def test_mmdet_opt_in_makes_plain_name_ours(tmp_path):
         print(type(model.backbone).__module__, type(other).__name__)
         """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ['res2net_mm.models.backbones.res2net', 'RetinaNet']
+    assert result.stdout.split() == ['res2net_mm.models.backbones.stock_defaults', 'RetinaNet']
 
 
 def test_mmpretrain_opt_in_makes_plain_name_ours(tmp_path):
@@ -129,7 +130,105 @@ def test_mmpretrain_opt_in_makes_plain_name_ours(tmp_path):
               tuple(model(torch.rand(1, 3, 64, 64)).shape))
         """)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ['res2net_mm.models.backbones.res2net', '8', '14', 'ResNet', '(1,', '1000)']
+    assert result.stdout.split()[-6:] == ['res2net_mm.models.backbones.stock_defaults', '8', '14', 'ResNet',
+                                    '(1,', '1000)']
+
+
+def test_overrides_register_the_classes_with_the_libraries_defaults():
+    result = run_python("""
+        from mmengine.registry import DefaultScope
+        import res2net_mm.mmdet_override, res2net_mm.mmpretrain_override
+        from mmdet.registry import MODELS as D
+        from mmpretrain.registry import MODELS as P
+        for scope, models in (('mmdet', D), ('mmpretrain', P)):
+            with DefaultScope.overwrite_default_scope(scope):
+                net = models.build(dict(type='Res2Net', depth=50))
+            print(type(net).__name__, net.norm_eval, net.stage_pool, net.out_indices)
+        """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-2:] == ["MMDetRes2Net True strided (0, 1, 2, 3)",
+                                               "MMPretrainRes2Net False always (3,)"]
+
+
+def stock_backbones(library, tmp_path):
+    """(their Res2Net class, ours with their defaults, backbone configs from
+    the library's stock Res2Net configs (init from files left out)."""
+    from res2net_mm.models.backbones import stock_defaults
+    if library == 'mmdet':
+        from mmdet.models.backbones import Res2Net as Theirs
+        cfg = load_config(tmp_path, "_base_ = 'mmdet::res2net/faster-rcnn_res2net-101_fpn_2x_coco.py'")
+        return Theirs, stock_defaults.MMDetRes2Net, [dict(depth=50), dict(cfg.model.backbone,
+                                                                          depth=50)]
+    from mmpretrain.models.backbones import Res2Net as Theirs
+    cfgs = [load_config(tmp_path, f"_base_ = 'mmpretrain::_base_/models/res2net50-{arch}.py'")
+            .model.backbone for arch in ('w14-s8', )]
+    return Theirs, stock_defaults.MMPretrainRes2Net, [dict(depth=50), *cfgs]
+
+
+def behaviour(net, seed=0):
+    """What a backbone's defaults decide, read from the built network."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+    convs = sorted((m.in_channels, m.out_channels, m.kernel_size, m.stride, m.dilation, m.groups)
+                   for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+    pools = sorted((type(m).__name__, m.kernel_size, m.stride) for m in net.modules()
+                   if isinstance(m, (torch.nn.AvgPool2d, torch.nn.MaxPool2d)))
+    torch.manual_seed(seed)
+    net.init_weights()
+    norms = [m for m in net.modules() if isinstance(m, _BatchNorm)]
+    net.train()
+    first_conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+    return dict(
+        convs=convs, pools=[p for p in pools if p[0] == 'MaxPool2d' or p[2] != 1],
+        in_channels=first_conv.in_channels,
+        training_norms=sum(m.training for m in norms),
+        trainable=sum(p.numel() for p in net.parameters() if p.requires_grad),
+        zero_norms=sum(bool((m.weight == 0).all()) for m in norms),
+        with_cp=sum(bool(getattr(m, 'with_cp', False)) for m in net.modules()),
+        stem_std=round(float(first_conv.weight.std()), 1),
+        block_conv_std=round(float(net.layer1[0].conv1.weight.std()), 2))
+
+
+# How each constructor default of mmdet's / mmpretrain's Res2Net and ResNet
+# shows in behaviour() or the forward pass; a new argument in their signature fails the test
+# until it is listed here.
+SHOWN_BY = dict(
+    depth='convs', in_channels='in_channels', stem_channels='convs', base_channels='convs',
+    num_stages='forward', strides='forward', dilations='convs', out_indices='forward',
+    style='convs', deep_stem='convs', avg_down='pools', frozen_stages='trainable',
+    conv_cfg='convs', norm_cfg='trainable', norm_eval='training_norms', dcn='convs',
+    stage_with_dcn='convs', plugins='convs', with_cp='with_cp',
+    zero_init_residual='zero_norms', init_cfg='stem_std', scales='convs',
+    base_width='convs', expansion='convs', drop_path_rate='forward')
+
+
+@pytest.mark.parametrize('library', ['mmdet', 'mmpretrain'])
+def test_override_class_keeps_every_default_of_the_library(library, tmp_path):
+    """Built from the same stock config dicts, the override's class and the
+    library's Res2Net behave alike in everything their defaults decide, and
+    compute the same with the same weights (mmdet: its stride-1 stage
+    blocks without the pool)."""
+    theirs_cls, ours_cls, cfgs = stock_backbones(library, tmp_path)
+    params = {**inspect.signature(theirs_cls.__mro__[1]).parameters,
+              **inspect.signature(theirs_cls).parameters}
+    defaults = {k for k, p in params.items() if p.default is not p.empty} - {'pretrained'}
+    assert defaults <= set(SHOWN_BY), sorted(defaults - set(SHOWN_BY))
+    for cfg in cfgs:
+        cfg = {k: v for k, v in cfg.items() if k not in ('type', 'init_cfg')}
+        theirs, ours = theirs_cls(**cfg), ours_cls(**cfg)
+        for name in (defaults - {'init_cfg'}) & set(vars(theirs)) & set(vars(ours)):
+            assert getattr(ours, name) == getattr(theirs, name), (name, cfg)
+        seen, expected = behaviour(ours), behaviour(theirs)
+        if library == 'mmdet':  # documented True, ignored by mmdet's Res2Net; honoured here
+            assert (seen.pop('zero_norms'), expected.pop('zero_norms')) == (16, 0)
+        assert seen == expected, cfg
+        ours.load_state_dict(theirs.state_dict())
+        theirs.double().eval(), ours.double().eval()  # mmpretrain's train() returns None
+        x = torch.rand(1, 3, 64, 64, dtype=torch.float64)
+        with torch.no_grad():
+            for a, b in zip(theirs(x), ours(x), strict=True):
+                torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-9)
+    assert (theirs_cls(depth=50).norm_eval, ours_cls(depth=50).norm_eval) == (
+        (True, True) if library == 'mmdet' else (False, False))
 
 
 def test_failed_plugin_import_raises(tmp_path):
