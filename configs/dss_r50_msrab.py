@@ -53,15 +53,13 @@ model = dict(
 data_root = 'data/saliency/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='res2net_mm.BinarizeMask'),
+    dict(type='res2net_mm.LoadSaliencyMask'),  # 0/1 at 128, any mask format
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='res2net_mm.BinarizeMask'),
+    dict(type='res2net_mm.LoadSaliencyMask'),  # 0/1 at 128, any mask format
     dict(type='PackSegInputs')
 ]
 msrab = dict(type='res2net_mm.SaliencyDataset', data_root=data_root + 'MSRA-B/',

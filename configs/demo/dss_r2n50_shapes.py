@@ -36,8 +36,7 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='res2net_mm.BinarizeMask'),
+    dict(type='res2net_mm.LoadSaliencyMask'),  # 0/1 at 128, any mask format
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -46,8 +45,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=True),
     # the mask at the image's own size: maps are scored where they are drawn
-    dict(type='LoadAnnotations'),
-    dict(type='res2net_mm.BinarizeMask'),
+    dict(type='res2net_mm.LoadSaliencyMask'),  # 0/1 at 128, any mask format
     dict(type='PackSegInputs')
 ]
 

@@ -7,11 +7,13 @@ MSRA-B's release), masks named like their images with ``seg_map_suffix``.
 The images are all those of the image folder, or those of a list file
 (``ann_file``), one image a line: an image name with or without its
 suffix (MSRA-B's ``train_cvpr2013.txt``) or an image path and a mask path
-(DSS's ``train.lst``). Masks are 8-bit, 0 background and 255 salient;
-``BinarizeMask`` in the pipeline makes them 0/1 (at 128, so grey, soft
-annotations such as PASCAL-S's count as salient where at least half
-grey). ``NamedConcatDataset`` joins test sets and names them, so that
-``res2net_mm.PerDatasetEvaluator`` reports each one.
+(DSS's ``train.lst``). Masks mean 0 background and 255 salient; they are
+read by that meaning whatever their mode (16-bit, alpha, palette:
+``masks.py``). ``LoadSaliencyMask`` in the pipeline loads them as 0/1 (at
+128, so grey, soft annotations such as PASCAL-S's count as salient where
+at least half grey); ``BinarizeMask`` does the same after mmseg's
+``LoadAnnotations``. ``NamedConcatDataset`` joins test sets and names them,
+so that ``res2net_mm.PerDatasetEvaluator`` reports each one.
 """
 import os.path as osp
 
@@ -21,7 +23,18 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import ConcatDataset
 from mmseg.datasets import BaseSegDataset
 
+from PIL import Image
+
 from ..registry import DATASETS, TRANSFORMS
+from .masks import READ_RIGHT_BY_MMSEG, MaskReadError, check_mask_fits, mask_meaning, read_mask
+
+
+class EmptyDatasetError(ValueError):
+    """A saliency dataset whose folder or list file names no image."""
+
+
+class MissingMaskError(FileNotFoundError):
+    """An image of a saliency dataset without its mask file."""
 
 
 @DATASETS.register_module()
@@ -45,6 +58,24 @@ class SaliencyDataset(BaseSegDataset):
                          seg_map_suffix=seg_map_suffix, **kwargs)
 
     def load_data_list(self):
+        """The (image, mask) pairs; every mask must exist, and there must be
+        at least one pair."""
+        data_list = self._listed_pairs()
+        where = self.ann_file or self.data_prefix.get('img_path', '')
+        if not data_list:
+            raise EmptyDatasetError(
+                f'SaliencyDataset: no image in {where} (images are the files ending in '
+                f'{self.img_suffix!r}); check data_root, data_prefix, ann_file and img_suffix')
+        for info in data_list:
+            image, mask = info['img_path'], info.get('seg_map_path')
+            if '://' not in image and not osp.isfile(image):
+                raise FileNotFoundError(f'SaliencyDataset: no image {image} (listed by {where})')
+            if mask and '://' not in mask and not osp.isfile(mask):
+                raise MissingMaskError(f'SaliencyDataset: no mask {mask} for the image {image} '
+                                       f'(listed by {where})')
+        return data_list
+
+    def _listed_pairs(self):
         if not self.ann_file or osp.isdir(self.ann_file):
             return super().load_data_list()
         img_dir, mask_dir = (self.data_prefix.get(k, '') for k in ('img_path', 'seg_map_path'))
@@ -70,32 +101,85 @@ class SaliencyDataset(BaseSegDataset):
         return data_list
 
 
+def _checked_threshold(threshold):
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= 255:
+        raise ValueError(f'threshold must be an int in [1, 255], got {threshold!r}')
+    return threshold
+
+
 @TRANSFORMS.register_module()
-class BinarizeMask(BaseTransform):
-    """Make a loaded 8-bit saliency mask (``gt_seg_map``) binary: 1 where
-    it is at least ``threshold``, else 0. A colour mask counts by its
-    brightest channel.
+class LoadSaliencyMask(BaseTransform):
+    """Load the mask of ``seg_map_path`` by its meaning (``masks.py``: any
+    bit depth, alpha, palette) as ``gt_seg_map``, 1 where it is at least
+    ``threshold``, else 0. In place of mmseg's ``LoadAnnotations`` followed
+    by ``BinarizeMask``; a mask not the size of the loaded image
+    (``ori_shape``) is a ``MaskReadError``.
 
     Args:
         threshold (int): In [1, 255]. Defaults to 128.
     """
 
     def __init__(self, threshold=128):
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= 255:
-            raise ValueError(f'threshold must be an int in [1, 255], got {threshold!r}')
-        self.threshold = threshold
+        self.threshold = _checked_threshold(threshold)
+
+    def transform(self, results):
+        if 'seg_map_path' not in results:
+            raise KeyError('LoadSaliencyMask needs seg_map_path: use it with SaliencyDataset')
+        path = results['seg_map_path']
+        mask = read_mask(path)
+        check_mask_fits(mask, results, path)
+        results['gt_seg_map'] = (mask >= self.threshold).astype(np.uint8)
+        results.setdefault('seg_fields', []).append('gt_seg_map')
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(threshold={self.threshold})'
+
+
+@TRANSFORMS.register_module()
+class BinarizeMask(BaseTransform):
+    """Make a loaded saliency mask (``gt_seg_map``) binary: 1 where its
+    meaning (0..255) is at least ``threshold``, else 0. A colour mask counts
+    by its brightest channel, alpha as ``masks.py`` says. After mmseg's
+    ``LoadAnnotations``, which reads only 8-bit grey and RGB masks by their
+    meaning, a mask file of another mode (``seg_map_path``) is read again
+    here by its meaning.
+
+    Args:
+        threshold (int): In [1, 255]. Defaults to 128.
+    """
+
+    def __init__(self, threshold=128):
+        self.threshold = _checked_threshold(threshold)
 
     def transform(self, results):
         if 'gt_seg_map' not in results:
             raise KeyError('BinarizeMask needs gt_seg_map: put it after LoadAnnotations')
         mask = np.asarray(results['gt_seg_map'])
-        if mask.ndim == 3:
-            mask = mask.max(axis=2)
+        path = results.get('seg_map_path')
+        if path and '://' not in path and _file_mode(path) not in READ_RIGHT_BY_MMSEG:
+            loaded, mask = mask, read_mask(path)
+            if loaded.shape[:2] != mask.shape:
+                raise MaskReadError(f'{path}: BinarizeMask re-reads this mode by its meaning; '
+                                    'put it right after LoadAnnotations, or use '
+                                    'res2net_mm.LoadSaliencyMask instead of both')
+        elif mask.ndim == 3:
+            mode = {2: 'LA', 3: 'RGB', 4: 'RGBA'}.get(mask.shape[2], f'{mask.shape[2]} channels')
+            mask = mask_meaning(mask, mode, 'gt_seg_map')
         results['gt_seg_map'] = (mask >= self.threshold).astype(np.uint8)
         return results
 
     def __repr__(self):
         return f'{self.__class__.__name__}(threshold={self.threshold})'
+
+
+def _file_mode(path):
+    """The PIL mode of an image file (its header only); None if unreadable."""
+    try:
+        with Image.open(path) as image:
+            return image.mode
+    except (OSError, SyntaxError, ValueError):
+        return None
 
 
 @DATASETS.register_module()
