@@ -38,11 +38,12 @@ FLOAT_TYPES = (torch.float32, torch.float64)
 
 
 def supports(x) -> bool:
-    """Whether the fast path runs for input ``x``: a float32/float64 tensor,
-    eagerly (not traced or compiled), outside autocast or under autocast to
-    bfloat16/float16."""
+    """Whether the fast path runs for input ``x``: a 4-D float32/float64
+    tensor, eagerly (not traced or compiled), outside autocast or under
+    autocast to bfloat16/float16. Anything else runs the reference, which
+    also raises what the reference raises for a wrong input."""
     dtype = autocast_dtype(x.device.type)
-    return (x.dtype in FLOAT_TYPES and not is_tracing()
+    return (x.dim() == 4 and x.dtype in FLOAT_TYPES and not is_tracing()
             and (dtype is None or dtype in LOW_PRECISION))
 
 

@@ -24,9 +24,11 @@ from . import torch_ops as ops
 
 def is_tracing():
     """Whether a tracer or compiler records the ops (jit trace/script,
-    torch.compile): it gets the plain ops, and folds BN and plans memory
-    itself."""
-    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
+    torch.compile), or ``torch.jit.trace`` runs the model eagerly to check
+    its recording against: it gets the plain ops (and folds BN and plans
+    memory itself), and its check compares the plain ops with themselves."""
+    return (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
+            or ops.in_jit_trace())
 
 
 def _recording():

@@ -1,4 +1,4 @@
-"""The non-public torch API of the fast training path, in one place.
+"""The non-public torch API of the fast path, in one place.
 
 ``lean.py`` writes backward passes by hand with the kernels autograd itself
 uses, and recomputes a saved output only while neither it nor its view base
@@ -6,6 +6,7 @@ changed in place. None of that is public API, so it is looked up once here,
 for torch versions it was checked on; where something is missing
 ``AVAILABLE`` is False and the fast path takes the public ops (``F.conv2d``,
 ``F.batch_norm``, ``F.relu`` with autograd's own backward) instead.
+``in_jit_trace`` reads the tracer's state (the fast path steps aside for it).
 """
 import torch
 
@@ -41,6 +42,15 @@ def version_counter(tensor):
 def view_base(tensor):
     """The tensor ``tensor`` is a view of, or ``tensor`` itself."""
     return tensor if tensor._base is None else tensor._base
+
+
+def in_jit_trace():
+    """Whether a ``torch.jit.trace`` of a module is under way, its check
+    included: after recording, the tracer runs the module eagerly (where
+    ``torch.jit.is_tracing()`` is False) and compares the outputs with the
+    recording's. It keeps its module map set for the whole call."""
+    trace = getattr(torch.jit, '_trace', None)
+    return getattr(trace, '_trace_module_map', None) is not None
 
 
 AVAILABLE = (_version() >= MIN_TORCH
