@@ -129,13 +129,13 @@ def test_the_package_folders_name_its_parts():
 OLD_PLACES = {
     'res2net_mm': ('Res2Net', 'ARCHS'),
     'res2net_mm.models': ('Res2Net', 'Res2NetDLA', 'BigLittleRes2Net', 'Bottle2neck', 'SEModule',
-                          'fuse_conv_bn', 'ARCHS', 'STAGE_BLOCKS'),
+                          'fuse_conv_bn', 'deploy', 'ARCHS', 'STAGE_BLOCKS'),
     'res2net_mm.checkpoint': ('CheckpointError', 'DownloadError', 'convert_checkpoint',
                               'convert_state_dict', 'load_pretrained', 'read_checkpoint',
                               'resolve', 'SAFE_GLOBALS', 'allowed_globals', 'LAYOUTS',
                               'TARGETS'),
     'res2net_mm.engine': ('allow_runner_checkpoints', 'build_runner', 'smoke_config',
-                          'add_runner_args', 'FuseConvBNHook', 'ParamDigestHook',
+                          'add_runner_args', 'FuseConvBNHook', 'DeployHook', 'ParamDigestHook',
                           'RandomStateHook', 'DatasetNotFoundError', 'format_metrics'),
 }
 

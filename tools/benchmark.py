@@ -22,6 +22,7 @@ Usage:
     python tools/benchmark.py --device cuda        # fp32 and AMP, batch 1 and 32
     python tools/benchmark.py --models ours_26w_4s timm_resnet50 --rounds 5
     python tools/benchmark.py --modes eager frozen --profile
+    python tools/benchmark.py --best --threads 2   # each model's best treatment (res2net_mm.deploy)
 """
 import argparse
 import itertools
@@ -33,7 +34,7 @@ import time
 
 import torch
 
-from res2net_mm.models import Res2Net, fuse_conv_bn
+from res2net_mm.models import Res2Net, deploy, fuse_conv_bn
 
 # name: (factory, peer names). Each factory returns a module mapping an image
 # batch to backbone features; classifier heads are left out everywhere.
@@ -295,6 +296,23 @@ def profile_ops(steps, rounds=3, top=12):
     print('| total | ' + ' | '.join(f'{sum(t.values()):.1f}' for t in per_model.values()) + ' |')
 
 
+def best_vs_best(models, batches, rounds, device, size):
+    """Each model's best inference treatment, picked by ``res2net_mm.deploy``
+    (BN folded, channels-last, the fastest of eager / frozen / frozen +
+    optimize_for_inference, measured on the batch), timed side by side."""
+    for batch in batches:
+        x = torch.randn(batch, 3, size, size, device=device)
+        deployed = {}
+        for name, model in models.items():
+            if name in SAME_GRAPH or name == 'ours_26w_4s_with_cp':
+                continue
+            deployed[name] = deploy(model.eval(), x, rounds=3)
+        steps = {n: (lambda d=d: d(x)) for n, d in deployed.items()}
+        values = interleaved_medians(steps, rounds, device)
+        print_table(f'eval latency, batch {batch}, best vs best (res2net_mm.deploy)', values, 'ms', 1e3)
+        print('\nchosen: ' + ', '.join(f'{n} {d.treatment}' for n, d in deployed.items()))
+
+
 def run(args):
     device = args.device
     amps = [False, True] if args.amp or device == 'cuda' else [False]
@@ -304,6 +322,9 @@ def run(args):
           f'torch {torch.__version__}, threads {torch.get_num_threads()}, '
           f'{args.size}x{args.size}, {args.rounds} interleaved rounds, medians')
     models = build_models(args.models, device)
+    if args.best:
+        best_vs_best(models, batches, args.rounds, device, args.size)
+        return
     for amp in amps:
         tag = f' AMP ({str(amp_dtype(device))[6:]})' if amp else ' fp32' if device == 'cuda' else ''
         for batch, mode in itertools.product(batches, args.modes):
@@ -357,6 +378,9 @@ def main():
     parser.add_argument('--whole-models', action='store_true',
                         help='then the whole detector / segmentor / pose model tables '
                              '(tools/benchmark_models.py, same threads)')
+    parser.add_argument('--best', action='store_true',
+                        help='only the best-vs-best table: each model deployed by '
+                             'res2net_mm.deploy (its fastest treatment), batch 1 and 8')
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args()
     for name, value in (('--rounds', args.rounds), ('--size', args.size),

@@ -16,6 +16,7 @@ Examples:
         --cfg-options model.backbone.stage_pool=paddle
     python tools/test.py CONFIG CHECKPOINT --show-dir vis --out preds.pkl
     python tools/test.py CONFIG CHECKPOINT --fuse-conv-bn   # deploy: BN folded
+    python tools/test.py CONFIG CHECKPOINT --deploy         # deploy: folded + fastest of eager/frozen
     bash tools/dist_test.sh CONFIG CHECKPOINT 8
 """
 import argparse
@@ -44,6 +45,10 @@ def parse_args(argv=None):
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='deploy step: fold BatchNorm into the convs before '
                         'testing (slightly faster; the same metrics to float rounding)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='measured deploy step: each Res2Net backbone folded, channels-last '
+                        'and run by its fastest treatment (res2net_mm.deploy), picked on the first '
+                        'batch; the same metrics to float rounding')
     return add_runner_args(parser).parse_args(argv)
 
 
@@ -64,6 +69,9 @@ def setup_config(args):
     if args.fuse_conv_bn:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='res2net_mm.FuseConvBNHook')]
+    if args.deploy:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='res2net_mm.DeployHook')]
     check_data_paths(cfg, ('test', ))
     # Files and zoo names are read here (a bare classifier loads below);
     # other URLs go to the runner's load_from.

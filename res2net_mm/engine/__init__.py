@@ -15,7 +15,7 @@ _EXPORTS = {
                        'enable_show_dir', 'format_metrics', 'load_config', 'missing_data_paths',
                        'read_runner_checkpoint', 'read_tool_checkpoint', 'request_full_coco',
                        'setup_cpu_distributed'),
-    'res2net_mm.engine.hooks': ('FuseConvBNHook', 'ParamDigestHook', 'RandomStateHook',
+    'res2net_mm.engine.hooks': ('DeployHook', 'FuseConvBNHook', 'ParamDigestHook', 'RandomStateHook',
                                 'get_rng_states', 'param_digest', 'set_rng_states'),
     'res2net_mm.testing': ('smoke_config', ),
 }

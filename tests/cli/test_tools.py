@@ -352,6 +352,20 @@ def test_test_tool_fuse_conv_bn_gives_the_same_metrics(interrupted_run, tiny_con
     assert tables[0] == tables[1]
 
 
+def test_test_tool_deploy_gives_the_same_metrics(interrupted_run, tiny_config, tmp_path):
+    """--deploy replaces the backbone by res2net_mm.deploy of it, deployed
+    on the first batch: the metrics are those of the model as it is."""
+    tables = []
+    for extra in ([], ['--deploy']):
+        code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
+                         str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path)] + extra,
+                        tmp_path / 'test.log')
+        assert code == 0, log[-3000:]
+        assert ('deployed on its first batch (--deploy)' in log) == bool(extra)
+        tables.append(log[log.index('Test metrics of'):])
+    assert tables[0] == tables[1]
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

@@ -49,3 +49,13 @@ def test_whole_model_benchmark_prints_ratios():
     assert '### SimpleBaseline inference' in out and '### SimpleBaseline training step' in out
     ratios = re.findall(r'\| ours Res2Net-50 \| \d+ \| ([\d.]+)x \|', out)
     assert len(ratios) == 2 and all(float(r) > 0 for r in ratios)
+
+
+def test_best_vs_best_table_deploys_each_model():
+    out = subprocess.run(
+        [sys.executable, str(TOOL), '--best', '--models', 'ours_26w_4s', 'timm_resnet50',
+         '--rounds', '1', '--size', '32', '--batch-sizes', '1', '--threads', '1'],
+        capture_output=True, text=True, timeout=900, check=True).stdout
+    assert '### eval latency, batch 1, best vs best (res2net_mm.deploy)' in out
+    assert re.search(r'\| ours_26w_4s \| [\d.]+ \| [\d.]+x timm_resnet50', out)
+    assert re.search(r'chosen: ours_26w_4s (eager|frozen|frozen_optimized), timm_resnet50 ', out)

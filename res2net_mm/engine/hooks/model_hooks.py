@@ -2,6 +2,7 @@
 import hashlib
 import os.path as osp
 
+import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -54,3 +55,34 @@ class FuseConvBNHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         fuse_conv_bn(model)
         runner.logger.info('BatchNorm folded into the convs (--fuse-conv-bn)')
+
+
+@HOOKS.register_module()
+class DeployHook(Hook):
+    """The measured deploy step before testing: every ``Res2Net`` in the
+    model is replaced by ``res2net_mm.deploy`` of it, deployed on the first
+    batch it sees (the example whose shape it is measured on), after the
+    checkpoint is loaded. tools/test.py adds it for ``--deploy``."""
+
+    priority = 'VERY_HIGH'
+
+    def before_test(self, runner):
+        from ...models import Res2Net
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        for name, module in list(model.named_modules()):
+            if isinstance(module, Res2Net):
+                parent, _, child = name.rpartition('.')
+                setattr(model.get_submodule(parent), child, _DeployOnFirstCall(module))
+                runner.logger.info(f'{name or "model"}: deployed on its first batch (--deploy)')
+
+
+class _DeployOnFirstCall(torch.nn.Module):
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone, self.deployed = backbone, None
+
+    def forward(self, x):
+        if self.deployed is None:
+            from ...models import deploy
+            self.deployed = deploy(self.backbone, x)
+        return self.deployed(x)
