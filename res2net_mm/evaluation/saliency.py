@@ -32,6 +32,11 @@ BETA2 = 0.3
 NUM_THRESHOLDS = 256
 
 
+class EmptyEvaluationError(ValueError):
+    """``SaliencyMetric.evaluate`` with no image processed: there is no
+    mean to report (mmengine warns, then mmseg's metrics fail too)."""
+
+
 def _f_measure(precision, recall):
     denominator = BETA2 * precision + recall
     f = (1 + BETA2) * precision * recall / denominator.clamp(min=1e-300)
@@ -78,7 +83,8 @@ class SaliencyMetric(BaseMetric):
     output channel mmseg's ``EncoderDecoder`` stores there the sigmoid of the
     logits, a (1, H, W) map in [0, 1], at the input image's size), the mask
     from ``<gt_field>.data`` (default ``gt_sem_seg``: (1, H, W), values 0
-    and 1). Values out of range raise ``ValueError`` naming the image.
+    and 1). Values out of range raise ``ValueError`` naming the image; an
+    evaluation with no image raises ``EmptyEvaluationError``.
 
     Args:
         pred_field (str): Data-sample field of the saliency map. Defaults to
@@ -127,6 +133,11 @@ class SaliencyMetric(BaseMetric):
             self.results.append(saliency_counts(*self._maps(sample)))
 
     def compute_metrics(self, results):
+        if not results:  # mmseg's IoUMetric fails here too, with a bare AssertionError
+            raise EmptyEvaluationError(
+                'SaliencyMetric: no image was evaluated (the dataloader gave no samples, or '
+                'process() never ran); check the test set and its data_prefix / ann_file')
+
         def mean(key):
             return sum(r[key] for r in results) / len(results)
 

@@ -103,3 +103,10 @@ def test_invalid_samples_name_the_image_and_the_problem(bad, fragment):
     with pytest.raises((ValueError, KeyError)) as exc:
         evaluate(bad)
     assert 'img.jpg' in str(exc.value) and fragment in str(exc.value)
+
+
+def test_no_results_is_a_named_error():
+    from res2net_mm.evaluation.saliency import EmptyEvaluationError
+    evaluator = Evaluator(METRICS.build(dict(type='res2net_mm.SaliencyMetric')))
+    with pytest.raises(EmptyEvaluationError, match='no image was evaluated'):
+        evaluator.evaluate(0)
