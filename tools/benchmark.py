@@ -306,7 +306,8 @@ def best_vs_best(models, batches, rounds, device, size):
         for name, model in models.items():
             if name in SAME_GRAPH or name == 'ours_26w_4s_with_cp':
                 continue
-            deployed[name] = deploy(model.eval(), x, rounds=3)
+            model.eval()  # (mmdet's train() returns None: no chaining)
+            deployed[name] = deploy(model, x, rounds=3)
         steps = {n: (lambda d=d: d(x)) for n, d in deployed.items()}
         values = interleaved_medians(steps, rounds, device)
         print_table(f'eval latency, batch {batch}, best vs best (res2net_mm.deploy)', values, 'ms', 1e3)
