@@ -6,12 +6,18 @@ Paths follow mmengine's ``BaseDataset``: ``ann_file`` and every
 ``data_prefix`` entry are relative to ``data_root`` unless absolute; an
 evaluator's ``ann_file`` and mmpose's ``bbox_file`` are relative to the
 current directory. Remote paths (``s3://...``) are not checked, nor are
-the datasets mmpretrain downloads on first use (CIFAR, MNIST).
+the datasets mmpretrain downloads on first use (CIFAR, MNIST), nor the
+paths under a folder a dataset generates on first use (the synthetic shapes
+and the crops and saliency masks made from them, ``GENERATED``).
 """
 import os.path as osp
 
-README = 'configs/README.md (section "Data")'
+DATA_DOCS = 'docs/experiments.md#data'
 DOWNLOADED = ('CIFAR10', 'CIFAR100', 'MNIST', 'FashionMNIST')  # download=True by default
+# dataset types that write their data on first use -> the key path of the folder
+GENERATED = {'ShapesDataset': ('dataset', 'data_root'),
+             'ShapesSaliencyDataset': ('dataset', 'data_root'),
+             'ShapeCropsDataset': ('shapes_root', )}
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -28,6 +34,29 @@ def leaf_datasets(dataset, key='dataset'):
     if isinstance(dataset.get('dataset'), dict):
         return leaf_datasets(dataset['dataset'], f'{key}.dataset')
     return [(key, dataset)]
+
+
+def generated_roots(dataset):
+    """The folders the datasets of a dataset config (wrappers included)
+    generate on first use, as given in the config."""
+    roots = []
+    kind = str(dataset.get('type', '')).rsplit('.', 1)[-1]
+    if kind in GENERATED:
+        root = dataset
+        for key in GENERATED[kind]:
+            root = root.get(key) if isinstance(root, dict) else None
+        roots += [root] if _is_local(root) else []
+    for child in dataset.get('datasets') or []:
+        roots += generated_roots(child)
+    if isinstance(dataset.get('dataset'), dict):
+        roots += generated_roots(dataset['dataset'])
+    return roots
+
+
+def _is_under(path, roots):
+    path = osp.abspath(path)
+    return any(path == root or path.startswith(root.rstrip(osp.sep) + osp.sep)
+               for root in map(osp.abspath, roots))
 
 
 def _is_local(path):
@@ -76,17 +105,19 @@ def missing_data_paths(cfg, phases):
         cfg (mmengine.Config): The config.
         phases (Sequence[str]): Any of 'train', 'val', 'test'.
     """
-    needed = []
+    needed, generated = [], []
     for phase in phases:
         loader = cfg.get(f'{phase}_dataloader')
         if not loader:
             continue
+        generated += generated_roots(loader['dataset'])
         for key, leaf in leaf_datasets(loader['dataset'], f'{phase}_dataloader.dataset'):
             needed += _dataset_paths(leaf, key)
         if cfg.get(f'{phase}_evaluator'):
             needed += _evaluator_paths(cfg[f'{phase}_evaluator'],
                                        f'{phase}_evaluator')
-    return [(key, path) for key, path in needed if not osp.exists(path)]
+    return [(key, path) for key, path in needed
+            if not osp.exists(path) and not _is_under(path, generated)]
 
 
 def check_data_paths(cfg, phases):
@@ -100,5 +131,6 @@ def check_data_paths(cfg, phases):
                         for path, keys in keys_of.items())
         raise DatasetNotFoundError(
             f'dataset not found, missing:{lines}\nPrepare the data as '
-            f'described in {README}, or point the config at it with '
-            '--cfg-options (the keys in brackets).')
+            f'described in {DATA_DOCS}, or point the config at it with '
+            '--cfg-options (the keys in brackets). The demo configs '
+            '(configs/demo/) need no data: they generate theirs.')

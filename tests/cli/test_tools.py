@@ -72,7 +72,7 @@ def test_missing_dataset_names_the_path(scope, tmp_path, monkeypatch):
         load_tool('train').main([config])
     message = str(exc.value.code)
     assert f'{DATA_ROOTS[scope]}  (train_dataloader.dataset' in message
-    assert 'configs/README.md' in message
+    assert 'docs/experiments.md#data' in message
     (tmp_path / 'model.pth').write_bytes(b'')
     with pytest.raises(SystemExit) as exc:
         load_tool('test').main([config, 'model.pth'])
