@@ -26,8 +26,6 @@ from PIL import Image
 
 SIXTEEN_BIT = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
 WITH_ALPHA = ('LA', 'RGBA', 'PA')
-# the modes mmseg's LoadAnnotations reads by their meaning
-READ_RIGHT_BY_MMSEG = ('L', 'RGB')
 
 
 class MaskReadError(ValueError):

@@ -26,7 +26,7 @@ from mmseg.datasets import BaseSegDataset
 from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
-from .masks import READ_RIGHT_BY_MMSEG, MaskReadError, check_mask_fits, mask_meaning, read_mask
+from .masks import MaskReadError, check_mask_fits, mask_meaning, read_mask
 
 
 class EmptyDatasetError(ValueError):
@@ -157,12 +157,14 @@ class BinarizeMask(BaseTransform):
             raise KeyError('BinarizeMask needs gt_seg_map: put it after LoadAnnotations')
         mask = np.asarray(results['gt_seg_map'])
         path = results.get('seg_map_path')
-        if path and '://' not in path and _file_mode(path) not in READ_RIGHT_BY_MMSEG:
-            loaded, mask = mask, read_mask(path)
-            if loaded.shape[:2] != mask.shape:
-                raise MaskReadError(f'{path}: BinarizeMask re-reads this mode by its meaning; '
-                                    'put it right after LoadAnnotations, or use '
-                                    'res2net_mm.LoadSaliencyMask instead of both')
+        if path and '://' not in path and not _read_right_by_mmseg(mask, path):
+            mask = read_mask(path)
+            check_mask_fits(mask, results, path)
+            if results.get('flip') or tuple(results.get('img_shape', mask.shape))[:2] != mask.shape:
+                raise MaskReadError(f'{path}: BinarizeMask re-reads this mask by its meaning '
+                                    'and cannot redo the transforms before it; put it right '
+                                    'after LoadAnnotations, or use res2net_mm.LoadSaliencyMask '
+                                    'instead of both')
         elif mask.ndim == 3:
             mode = {2: 'LA', 3: 'RGB', 4: 'RGBA'}.get(mask.shape[2], f'{mask.shape[2]} channels')
             mask = mask_meaning(mask, mode, 'gt_seg_map')
@@ -173,13 +175,16 @@ class BinarizeMask(BaseTransform):
         return f'{self.__class__.__name__}(threshold={self.threshold})'
 
 
-def _file_mode(path):
-    """The PIL mode of an image file (its header only); None if unreadable."""
+def _read_right_by_mmseg(mask, path):
+    """Whether ``mask``, as mmseg's LoadAnnotations loaded it from ``path``,
+    holds the file's meaning: an 8-bit grey or RGB file, not squeezed (mmseg
+    drops the axes of a 1-pixel side)."""
     try:
         with Image.open(path) as image:
-            return image.mode
+            mode, (width, height) = image.mode, image.size
     except (OSError, SyntaxError, ValueError):
-        return None
+        return False
+    return (mode, mask.shape) in (('L', (height, width)), ('RGB', (height, width, 3)))
 
 
 @DATASETS.register_module()
