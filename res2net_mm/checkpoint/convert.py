@@ -40,6 +40,9 @@ def fit_error(what, state_dict, expected, first=4):
         expected (dict): Key -> shape (BN ``num_batches_tracked`` may be missing).
         first (int): How many keys of each kind to name. Default: 4.
     """
+    error = non_tensor_error(what, state_dict, first)
+    if error:
+        return error
     shapes = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(shape)}'
               for k, shape in expected.items() if k in state_dict
               and tuple(state_dict[k].shape) != tuple(shape)]
@@ -51,6 +54,19 @@ def fit_error(what, state_dict, expected, first=4):
                                   ('unexpected keys', unexpected),
                                   (NON_FLOAT, non_float_keys(state_dict))) if items]
     return CheckpointError(f'{what}: {". ".join(parts)}') if parts else None
+
+
+def non_tensor_error(what, state_dict, first=4):
+    """A CheckpointError naming the values of ``state_dict`` that are not
+    tensors (a checkpoint's wrapper passed as a state dict), or None."""
+    found = [f'{k}: {type(v).__name__}' for k, v in state_dict.items() if not torch.is_tensor(v)]
+    if not found:
+        return None
+    return CheckpointError(
+        f'{what}: {len(found)} values are not tensors, first: {"; ".join(found[:first])}. A '
+        'state dict maps keys to tensors; a checkpoint file may wrap it (\'state_dict\', '
+        '\'model\'): load the file with init_cfg=dict(type=\'Pretrained\', checkpoint=PATH) or '
+        'res2net_mm.checkpoint.load_pretrained, which unwrap it, or pass checkpoint[\'state_dict\']')
 
 
 NON_FLOAT = ('tensors of a non-float dtype (weights and statistics must be floating point, '
@@ -183,12 +199,15 @@ def strict_fit(state_dict, prefix, model):
             if k.startswith(prefix) and not k.startswith(prefix + 'fc.')}  # a classifier is not ours
     if not ours:
         return
+    where = f' under {prefix!r}' if prefix else ''
+    error = non_tensor_error(f'the state dict{where}', ours)
+    if error:
+        raise error
     expected = {k: v.shape for k, v in model.state_dict().items()}
     try:
         looks = f', looks like {arch_name(infer_arch(ours)[0])}'
     except CheckpointError:
         looks = ''
-    where = f' under {prefix!r}' if prefix else ''
     error = fit_error(f'the weights{where}{looks} do not fit this {arch_name(model.arch)} model',
                       ours, expected)
     if error:
@@ -249,6 +268,9 @@ def load_pretrained(model, path, prefix=None):
         model.load_state_dict(state_dict, strict=True)
     except CheckpointError as exc:
         raise CheckpointError(f'checkpoint {path} ({src} layout): {exc}') from None
+    except RuntimeError as exc:  # torch's strict check: keys strict_fit leaves to it (fc)
+        raise CheckpointError(f'checkpoint {path} ({src} layout) does not fit the backbone: '
+                              f'{str(exc)[:600]}') from None
     print_log(f'loaded {path} ({src} layout, {len(state_dict)} tensors; dropped '
               f'{len(head)} head and {len(dropped)} non-backbone keys)', logger='current')
 
@@ -276,5 +298,8 @@ def load_backbone(model, path, prefix=None, missing_hint=''):
         model.load_state_dict(state_dict, strict=True)
     except CheckpointError as exc:
         raise CheckpointError(f'checkpoint {path}: {exc}') from None
+    except RuntimeError as exc:  # torch's strict check
+        raise CheckpointError(f'checkpoint {path} does not fit the backbone: '
+                              f'{str(exc)[:600]}') from None
     print_log(f'loaded {path} ({len(state_dict)} tensors; dropped {len(head)} head and '
               f'{len(dropped)} non-backbone keys)', logger='current')

@@ -142,6 +142,22 @@ def rename_to_ours(state_dict, prefix=''):
     return family
 
 
+def _check_shapes(conv, conv1, stem, norm):
+    """Raise unless the tensors ``infer_arch`` reads the arch from have the
+    ranks of convs and a norm, and the split conv's groups divide it."""
+    for key, tensor, ndim in (('layer1.0.convs.0.weight', conv, 4),
+                              ('layer1.0.conv1.weight', conv1, 4),
+                              ('the stem conv weight', stem, 4), ('bn1.weight', norm, 1)):
+        if tensor.dim() != ndim:
+            raise CheckpointError(f'not a Res2Net state dict: {key} has shape '
+                                  f'{tuple(tensor.shape)}, not {ndim}-D')
+    groups = conv.shape[0] // conv.shape[1] if conv.shape[1] else 0
+    if groups < 1 or conv.shape[0] % groups or conv1.shape[0] < conv.shape[0]:
+        raise CheckpointError(f'not a Res2Net state dict: split conv layer1.0.convs.0.weight '
+                              f'{tuple(conv.shape)} and layer1.0.conv1.weight '
+                              f'{tuple(conv1.shape)} give no width, scales and groups')
+
+
 def infer_arch(state_dict):
     """The architecture an our-layout state dict describes.
 
@@ -161,6 +177,7 @@ def infer_arch(state_dict):
         depths = '/'.join(map(str, STAGE_BLOCKS))
         raise CheckpointError(f'not a Res2Net-{depths} state dict (blocks per stage {blocks}, '
                               f'first keys {sorted(state_dict)[:4]})')
+    _check_shapes(conv, conv1, stem, state_dict['bn1.weight'])
     cardinality = conv.shape[0] // conv.shape[1]
     arch = dict(depth=depth, base_width=conv.shape[0] // cardinality,
                 scales=conv1.shape[0] // conv.shape[0], cardinality=cardinality,

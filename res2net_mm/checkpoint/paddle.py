@@ -73,8 +73,7 @@ def read_pdparams(path):
         obj = _ArraysOnly(io.BytesIO(data)).load()
     except CheckpointError as exc:
         raise CheckpointError(f'{path}: {exc}') from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
-            KeyError, AttributeError, UnicodeDecodeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - unpickling arbitrary bytes fails in arbitrary ways
         raise CheckpointError(f'cannot read {path}: not a .pdparams pickle, or truncated or '
                               f'corrupt ({type(exc).__name__}: {str(exc)[:200]})') from exc
     if not isinstance(obj, dict):
