@@ -66,7 +66,8 @@ def non_tensor_error(what, state_dict, first=4):
         f'{what}: {len(found)} values are not tensors, first: {"; ".join(found[:first])}. A '
         'state dict maps keys to tensors; a checkpoint file may wrap it (\'state_dict\', '
         '\'model\'): load the file with init_cfg=dict(type=\'Pretrained\', checkpoint=PATH) or '
-        'res2net_mm.checkpoint.load_pretrained, which unwrap it, or pass checkpoint[\'state_dict\']')
+        'res2net_mm.checkpoint.load_pretrained, which unwrap it, or pass '
+        'checkpoint[\'state_dict\']')
 
 
 NON_FLOAT = ('tensors of a non-float dtype (weights and statistics must be floating point, '

@@ -35,7 +35,8 @@ def test_one_integer_tensor_is_named_by_every_loader(loader):
     state = model.state_dict()
     key = next(k for k in state if k.endswith('conv1.weight'))
     bad = as_dtype(state, torch.int32, only=key)
-    with pytest.raises(CheckpointError, match=f'1 tensors of a non-float dtype.*{key}: torch.int32'):
+    message = f'1 tensors of a non-float dtype.*{key}: torch.int32'
+    with pytest.raises(CheckpointError, match=message):
         if loader == 'convert':
             convert_state_dict(bad)
         elif loader == 'classifier':

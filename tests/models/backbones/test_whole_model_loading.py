@@ -42,7 +42,8 @@ def pair(request):
 def test_bare_backbone_into_whole_model_is_a_named_error(pair, tmp_path):
     model, bare = pair
     before = stem_weight(model).clone()
-    with pytest.raises(BareBackboneError, match=r"bare backbone's .*none under 'backbone\.'") as exc:
+    message = r"bare backbone's .*none under 'backbone\.'"
+    with pytest.raises(BareBackboneError, match=message) as exc:
         model.load_state_dict(bare, strict=False)
     assert ADVICE in str(exc.value)
     torch.save(bare, tmp_path / 'bb.pth')
@@ -69,7 +70,8 @@ def test_every_bare_res2net_file_is_recognised(variant):
     if variant == 'other architecture':
         bare = Res2Net('res2net50_48w_2s', base_channels=8, stem_channels=8).state_dict()
     else:
-        bare = {rename_key(k, STEM_NAMES['mmdet']): v for k, v in model.backbone.state_dict().items()}
+        bare = {rename_key(k, STEM_NAMES['mmdet']): v
+                for k, v in model.backbone.state_dict().items()}
     if variant == 'classifier':
         bare['fc.weight'], bare['fc.bias'] = torch.zeros(10, 256), torch.zeros(10)
     with pytest.raises(BareBackboneError, match='bare backbone') as exc:
