@@ -138,7 +138,7 @@ def test_pretrained_of_another_arch_is_refused_naming_keys(tmp_path):
                                                checkpoint=str(tmp_path / 'bl.pth')))
     with pytest.raises(CheckpointError, match='blres2net50.*keys missing.*convs.1'):
         model.init_weights()
-    with pytest.raises(FileNotFoundError, match='nowhere.pth.*res2net_dla60_4s-d88db7f9.pth'):
+    with pytest.raises(FileNotFoundError, match='nowhere.pth.*zoo://res2net_dla60'):
         build('res2net_dla60', init_cfg=dict(type='Pretrained',
                                              checkpoint='nowhere.pth')).init_weights()
 
