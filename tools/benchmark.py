@@ -299,7 +299,8 @@ def profile_ops(steps, rounds=3, top=12):
 def best_vs_best(models, batches, rounds, device, size):
     """Each model's best inference treatment, picked by ``res2net_mm.deploy``
     (BN folded, channels-last, the fastest of eager / frozen / frozen +
-    optimize_for_inference, measured on the batch), timed side by side."""
+    optimize_for_inference / prepacked (ours only), measured on the batch),
+    timed side by side."""
     for batch in batches:
         x = torch.randn(batch, 3, size, size, device=device)
         deployed = {}

@@ -9,6 +9,10 @@ timed on ``example`` and the fastest kept:
 * ``'frozen_optimized'``: the same + ``torch.jit.optimize_for_inference``
   (oneDNN weights prepacked; for Res2Net's many splits/adds/concats the
   layout conversions around them can make it slower than plain freezing);
+* ``'prepacked'``: ours only (``prepacked.py``): a straight-line
+  channels-last forward over oneDNN weights reordered once, ReLU and the
+  residual add fused into the convs; other models and those it cannot run
+  (plugins, deformable convs) record its ``NotPackableError``;
 * ``'inductor'`` (opt-in, ``inductor=True``): ``torch.compile`` with
   ``freezing``; compiling takes a minute or more on a CPU.
 
@@ -25,8 +29,9 @@ import torch
 import torch.nn as nn
 
 from .deploy import fuse_conv_bn
+from .prepacked import PrepackedRes2Net
 
-TREATMENTS = ('eager', 'frozen', 'frozen_optimized', 'inductor')
+TREATMENTS = ('eager', 'frozen', 'frozen_optimized', 'prepacked', 'inductor')
 
 
 class Deployed(nn.Module):
@@ -51,6 +56,8 @@ class Deployed(nn.Module):
 def _build(treatment, folded, example):
     if treatment == 'eager':
         return folded
+    if treatment == 'prepacked':
+        return PrepackedRes2Net(folded, example)
     if treatment == 'inductor':
         import torch._inductor.config as inductor
         inductor.freezing = True

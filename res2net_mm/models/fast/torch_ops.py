@@ -7,6 +7,9 @@ for torch versions it was checked on; where something is missing
 ``AVAILABLE`` is False and the fast path takes the public ops (``F.conv2d``,
 ``F.batch_norm``, ``F.relu`` with autograd's own backward) instead.
 ``in_jit_trace`` reads the tracer's state (the fast path steps aside for it).
+The deploy snapshot (``prepacked.py``) runs oneDNN's convolutions over
+weights reordered once, the ops inductor's CPU freezing calls; where they are
+missing ``PREPACKED_AVAILABLE`` is False and it runs ``F.conv2d``.
 """
 import torch
 
@@ -57,3 +60,13 @@ AVAILABLE = (_version() >= MIN_TORCH
              and all(hasattr(torch.Tensor, name) for name in ('_version', '_base'))
              and None not in (convolution_backward, batch_norm_backward, relu_backward,
                               batch_norm_update_stats))
+
+
+# oneDNN conv (+ ReLU, + in-place add + ReLU) over a weight reordered once by
+# _reorder_convolution_weight into oneDNN's blocked layout (torch >= 2.0).
+_mkldnn = getattr(torch.ops, 'mkldnn', None)
+conv_pointwise = _lookup(_mkldnn, '_convolution_pointwise')
+conv_pointwise_add_ = _lookup(_lookup(_mkldnn, '_convolution_pointwise_'), 'binary')
+reorder_conv_weight = _lookup(_mkldnn, '_reorder_convolution_weight')
+PREPACKED_AVAILABLE = (torch.backends.mkldnn.is_available()
+                       and None not in (conv_pointwise, conv_pointwise_add_, reorder_conv_weight))
