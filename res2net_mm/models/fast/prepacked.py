@@ -113,25 +113,17 @@ class PackedBlock:
 
     def _multi_scale(self, out):
         """Eq. 1 over the splits of ``out``: their concatenation."""
-        if not self.stage_block:
-            return self._hierarchical_(out)
         splits = torch.split(out, self.width, 1)
         if self.grouped is not None:
             ys = [self.grouped(out[:, :self.width * (self.scales - 1)], relu=True)]
         else:
-            ys = [conv(sp, relu=True) for conv, sp in zip(self.convs, splits)]
+            ys = []
+            for i, conv in enumerate(self.convs):
+                sp = splits[i] if i == 0 or self.stage_block else ys[-1] + splits[i]
+                ys.append(conv(sp, relu=True))
         if self.scales > 1:
             ys.append(splits[-1] if self.pool is None else self.pool(splits[-1]))
         return ys[0] if len(ys) == 1 else torch.cat(ys, 1)
-
-    def _hierarchical_(self, out):
-        """Eq. 1 in place: y_i overwrites x_i in ``out`` once read (the last
-        split passes through), so no concatenation is copied."""
-        splits, y = torch.split(out, self.width, 1), None
-        for x_i, conv in zip(splits, self.convs):
-            sp = x_i.clone(memory_format=torch.channels_last) if y is None else y + x_i
-            y = conv.add_(sp, x_i.zero_(), relu=True)
-        return out
 
     def __call__(self, x):
         """The block on ``x``, consumed: without a projection shortcut the
