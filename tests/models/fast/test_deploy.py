@@ -67,6 +67,9 @@ def test_prepacked_equals_the_reference(arch):
     assert all(g.is_contiguous() for g in got)  # NCHW, as mmcv's ops read it
     assert torch.equal(x_nhwc, x)  # the in-place adds stay inside the snapshot
     assert_close(reference, deployed(x))  # and no state carried from call to call
+    other = torch.randn(1, 3, size + 16, size - 16)  # another image size (a detector's next image)
+    with torch.no_grad():
+        assert_close(model(other), deployed(other))
 
 
 def test_prepacked_runs_the_public_ops_where_torch_lacks_them(monkeypatch):
