@@ -291,7 +291,7 @@ def test_public_op_fallback_when_private_ops_are_missing(monkeypatch):
     """On a torch without the private ops, training takes the public ops:
     still equal to the reference."""
     monkeypatch.setattr(torch_ops, 'AVAILABLE', False)
-    test_fast_equals_reference_in_training_float64(dict(arch='res2net50_26w_4s'))
+    test_fast_equals_reference_in_training_float64(dict(arch='res2net50_26w_4s'), 'cpu')
 
 
 def test_fast_path_under_tracing_is_the_reference():
