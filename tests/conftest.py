@@ -30,6 +30,19 @@ def randomize(model, seed=0):
     return model
 
 
+def randomize_norms(model):
+    """BN statistics and affine terms away from their init values, so that
+    folding them is not the identity."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return model
+
+
 @pytest.fixture(name='randomize')
 def randomize_fixture():
     """``randomize(model, seed=0)``: random weights and statistics in place."""

@@ -13,6 +13,7 @@ from res2net_mm.models.fast.deploy import fuse_conv_bn
 from res2net_mm.models.fast.deploy_best import TREATMENTS, Deployed
 from res2net_mm.models.fast.prepacked import NotPackableError, PrepackedRes2Net
 from res2net_mm.variants import ARCHS
+from tests.conftest import randomize_norms
 
 # The default suite deploys a representative subset; -m slow every arch.
 SUBSET = ['res2net50_26w_4s', 'res2net50_v1b_26w_4s', 'se_res2next29_6c_24w_4s']
@@ -21,15 +22,7 @@ ALL = [pytest.param(a, marks=pytest.mark.slow) for a in ARCHS if a not in SUBSET
 
 def build(arch):
     torch.manual_seed(0)
-    model = Res2Net(arch, impl='reference').eval()
-    with torch.no_grad():  # BN away from its init, so folding is not the identity
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return model
+    return randomize_norms(Res2Net(arch, impl='reference').eval())
 
 
 def assert_close(reference, got, rtol=1e-4):

@@ -11,6 +11,7 @@ import torch.nn as nn
 from res2net_mm.models import Res2Net
 from res2net_mm.models.fast import dispatch as fast
 from res2net_mm.models.fast import torch_ops
+from tests.conftest import randomize_norms
 
 LAYOUTS = [
     dict(arch='res2net50_26w_4s'),
@@ -33,19 +34,6 @@ def build(seed=0, **kwargs):
     logs every tensor: slow, and no more random)."""
     torch.manual_seed(seed)
     return Res2Net(**dict(dict(arch='res2net50_26w_4s'), **kwargs))
-
-
-def randomize_norms(model):
-    """BN statistics and affine terms away from their init values, so that
-    folding them is not the identity."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return model
 
 
 def run(model, x, impl, grad=False):
