@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The README's main job (its "Demo" section): on a fresh machine, set up .venv
 # (idempotent), check the environment, generate the synthetic shapes data
-# (once, into data/shapes/), then train the Faster R-CNN Res2Net-50 demo from
-# scratch on the CPU, evaluating it on the held-out val split with the COCO
-# bbox metric as it goes. Writes work_dirs/demo_faster_rcnn/{curves.png,
-# curves.json,predictions.png} and prints where they are.
+# (once, into data/shapes/), then the paper's protocol in miniature on the
+# CPU: pretrain Res2Net-50 on the shape crops (classification, the ImageNet
+# step; kept in work_dirs/pretrained/ and reused by later runs), train the
+# Faster R-CNN demo from it and evaluate it on the held-out val split with
+# the COCO bbox metric. Writes work_dirs/demo_faster_rcnn/{curves.png,
+# curves.json,predictions.png} and prints both steps' numbers.
 #
-# Safe to re-run: the data is kept, the model is retrained from scratch into
-# the same work dir (a new timestamped log folder; the pictures are replaced).
+# Safe to re-run: the data and the pretrained backbone are kept, the detector
+# is retrained into the same work dir (the pictures are replaced).
 #
-#   bash tools/run_demo.sh                    # the Faster R-CNN demo
-#   bash tools/run_demo.sh CONFIG [ARGS...]   # another configs/demo/ config;
-#                                             # ARGS go to tools/demo.py
+#   bash tools/run_demo.sh                    # the main job
+#   bash tools/run_demo.sh --seed 0 1 2       # once per seed
+#   bash tools/run_demo.sh --compare          # beside its ResNet-50 twin
+#   bash tools/run_demo.sh CONFIG [ARGS...]   # another configs/demo/ config
+# Every argument goes to tools/demo.py (--help lists them).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The demo needs the runtime only: no test extras, no PaddlePaddle reference
@@ -26,5 +30,4 @@ fi
 # idle cores passive waiting costs little. Export OMP_WAIT_POLICY=ACTIVE to
 # spin anyway.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-config=${1:-configs/demo/faster_rcnn_r2n50_shapes.py}
-exec .venv/bin/python tools/demo.py "$config" "${@:2}"
+exec .venv/bin/python tools/demo.py "$@"

@@ -25,6 +25,9 @@ image_size = _base_.shapes_data.image_size
 class_weight = [0.1] + [1.0] * len(_base_.shapes_classes)
 max_iters = 600
 val_interval = 150
+# The pretraining step (res2net_mm/demo/protocol.py), run first by
+# tools/demo.py.
+pretrain_config = './cls_r2n50_shapes.py'
 work_dir = 'work_dirs/demo_deeplabv3plus'
 
 model = dict(
@@ -40,7 +43,9 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
-        init_cfg=None),
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.',
+            checkpoint='work_dirs/pretrained/cls_r2n50_shapes_seed0.pth')),
     decode_head=dict(dilations=(1, 6, 12, 18), channels=256,
                      num_classes=len(classes),
                      loss_decode=dict(class_weight=class_weight)),

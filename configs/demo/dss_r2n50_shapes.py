@@ -27,11 +27,16 @@ data_root = shapes_root
 input_size = 128
 max_iters = 300
 val_interval = 100
+# The pretraining step (res2net_mm/demo/protocol.py), run first by
+# tools/demo.py.
+pretrain_config = './cls_r2n50_shapes.py'
 work_dir = 'work_dirs/demo_dss'
 
 model = dict(
     backbone=dict(norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
-                  init_cfg=None),
+                  init_cfg=dict(
+                      type='Pretrained', prefix='backbone.',
+                      checkpoint='work_dirs/pretrained/cls_r2n50_shapes_seed0.pth')),
     decode_head=dict(side_channels=(64, 64, 64, 64), norm_cfg=dict(type='BN', requires_grad=True)))
 
 train_pipeline = [

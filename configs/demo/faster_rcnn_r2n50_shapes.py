@@ -20,9 +20,13 @@ _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
 data_root = _base_.shapes_root
 classes = _base_.shapes_classes
 image_size = _base_.shapes_data.image_size
-max_iters = 750
-val_interval = 150
+max_iters = 400
+val_interval = 100
 work_dir = 'work_dirs/demo_faster_rcnn'
+# The pretraining step (res2net_mm/demo/protocol.py; tools/demo.py runs it
+# first, once per seed) and the ResNet-50 twin of `tools/demo.py --compare`.
+pretrain_config = './cls_r2n50_shapes.py'
+compare_config = './faster_rcnn_r50_shapes.py'
 
 model = dict(
     backbone=dict(
@@ -30,10 +34,12 @@ model = dict(
         type='res2net_mm.Res2Net',
         arch='res2net50_26w_4s',
         out_indices=(0, 1, 2, 3),
-        frozen_stages=-1,
+        frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        init_cfg=None),
+        norm_eval=True,
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.',
+            checkpoint='work_dirs/pretrained/cls_r2n50_shapes_seed0.pth')),
     neck=dict(out_channels=128),
     rpn_head=dict(in_channels=128, feat_channels=128,
                   anchor_generator=dict(scales=[4])),
@@ -100,11 +106,11 @@ train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
     val_interval=val_interval)
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=6e-4, weight_decay=0.05),
+    optimizer=dict(_delete_=True, type='AdamW', lr=2e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
+         end=30),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters,
          eta_min=1e-6)
 ]

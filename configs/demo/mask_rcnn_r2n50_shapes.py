@@ -11,6 +11,7 @@ _base_ = './faster_rcnn_r2n50_shapes.py'
 max_iters = 600
 val_interval = 150
 work_dir = 'work_dirs/demo_mask_rcnn'
+compare_config = None  # no ResNet-50 twin
 
 model = dict(
     type='MaskRCNN',

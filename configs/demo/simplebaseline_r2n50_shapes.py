@@ -21,6 +21,9 @@ data_root = _base_.shapes_root
 metainfo = dict(from_file=_base_.shapes_keypoint_metainfo)
 max_iters = 600
 val_interval = 150
+# The pretraining step (res2net_mm/demo/protocol.py), run first by
+# tools/demo.py.
+pretrain_config = './cls_r2n50_shapes.py'
 work_dir = 'work_dirs/demo_simplebaseline'
 
 codec = dict(
@@ -33,7 +36,9 @@ model = dict(
         out_indices=(3, ),
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
-        init_cfg=None),
+        init_cfg=dict(
+            type='Pretrained', prefix='backbone.',
+            checkpoint='work_dirs/pretrained/cls_r2n50_shapes_seed0.pth')),
     head=dict(out_channels=5, decoder=codec))
 
 train_pipeline = [

@@ -326,44 +326,42 @@ def test_killed_and_resumed_run_ends_bit_identical(tiny_config, tmp_path):
     assert not all(torch.equal(first[k], uninterrupted[k]) for k in first), 'nothing trained'
 
 
-def test_test_tool_prints_full_coco_tables(interrupted_run, tiny_config, tmp_path):
+@pytest.fixture(scope='module')
+def plain_test(interrupted_run, tiny_config, tmp_path_factory):
+    """tools/test.py of the iteration-2 checkpoint, nothing else set: its
+    log and work dir (the baseline of the --fuse-conv-bn / --deploy tests)."""
+    work_dir = tmp_path_factory.mktemp('plain_test')
     code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
-                     str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path),
-                     '--out', str(tmp_path / 'preds.pkl')], tmp_path / 'test.log')
+                     str(interrupted_run / 'iter_2.pth'), '--work-dir', str(work_dir),
+                     '--out', str(work_dir / 'preds.pkl')], work_dir / 'test.log')
     assert code == 0, log[-3000:]
+    return log, work_dir
+
+
+def test_test_tool_prints_full_coco_tables(plain_test):
+    log, work_dir = plain_test
     assert 'Average Recall     (AR) @[ IoU=0.50:0.95 | area= small' in log
     table = log[log.index('Test metrics of'):]
     for item in COCO_ITEMS:
         assert f'coco/bbox_{item}' in table
-    assert (tmp_path / 'preds.pkl').is_file()
+    assert (work_dir / 'preds.pkl').is_file()
 
 
-def test_test_tool_fuse_conv_bn_gives_the_same_metrics(interrupted_run, tiny_config, tmp_path):
-    """--fuse-conv-bn folds every BN of the detector after the checkpoint is
-    loaded: the metrics are those of the unfused model."""
-    tables = []
-    for extra in ([], ['--fuse-conv-bn']):
-        code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
-                         str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path)] + extra,
-                        tmp_path / 'test.log')
-        assert code == 0, log[-3000:]
-        assert ('BatchNorm folded into the convs' in log) == bool(extra)
-        tables.append(log[log.index('Test metrics of'):])
-    assert tables[0] == tables[1]
-
-
-def test_test_tool_deploy_gives_the_same_metrics(interrupted_run, tiny_config, tmp_path):
-    """--deploy replaces the backbone by res2net_mm.deploy of it, deployed
-    on the first batch: the metrics are those of the model as it is."""
-    tables = []
-    for extra in ([], ['--deploy']):
-        code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
-                         str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path)] + extra,
-                        tmp_path / 'test.log')
-        assert code == 0, log[-3000:]
-        assert ('deployed on its first batch (--deploy)' in log) == bool(extra)
-        tables.append(log[log.index('Test metrics of'):])
-    assert tables[0] == tables[1]
+@pytest.mark.parametrize('flag, says', [
+    # folds every BN of the detector after the checkpoint is loaded
+    ('--fuse-conv-bn', 'BatchNorm folded into the convs'),
+    # replaces the backbone by res2net_mm.deploy of it, on the first batch
+    ('--deploy', 'deployed on its first batch (--deploy)')])
+def test_test_tool_treatments_give_the_same_metrics(flag, says, plain_test, interrupted_run,
+                                                    tiny_config, tmp_path):
+    """The metrics of a treated model are those of the model as it is."""
+    plain_log, _ = plain_test
+    code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
+                     str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path), flag],
+                    tmp_path / 'test.log')
+    assert code == 0, log[-3000:]
+    assert says in log and says not in plain_log
+    assert log[log.index('Test metrics of'):] == plain_log[plain_log.index('Test metrics of'):]
 
 
 def _free_port():

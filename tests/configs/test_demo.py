@@ -24,6 +24,7 @@ DEMO = REPO / 'configs' / 'demo'
 # splits hold stars, which the keypoint demo needs (asserted below).
 METRICS = {
     'faster_rcnn_r2n50_shapes.py': 'coco/bbox_mAP',
+    'faster_rcnn_r50_shapes.py': 'coco/bbox_mAP',
     'mask_rcnn_r2n50_shapes.py': 'coco/segm_mAP',
     'deeplabv3plus_r2n50_shapes.py': 'mIoU',
     'simplebaseline_r2n50_shapes.py': 'coco/AP',
@@ -32,7 +33,10 @@ METRICS = {
     'dss_r2n50_shapes.py': 'saliency/maxF',
 }
 # Demo configs of a ResNet twin: the same recipe, another backbone.
-TWINS = {'cls_r50_shapes.py': 'cls_r2n50_shapes.py'}
+TWINS = {'cls_r50_shapes.py': 'cls_r2n50_shapes.py',
+         'faster_rcnn_r50_shapes.py': 'faster_rcnn_r2n50_shapes.py'}
+# Keys in which a twin may differ from its Res2Net config.
+TWIN_KEYS = ('work_dir', 'pretrain_config', 'compare_config')
 SHAPES_TYPES = ('res2net_mm.ShapesDataset', 'res2net_mm.ShapesSaliencyDataset',
                 'res2net_mm.ShapeCropsDataset')
 TINY = dict(num_train=6, num_val=3, image_size=96, seed=3)
@@ -109,41 +113,43 @@ def _assert_png(path):
 
 
 @pytest.mark.parametrize('name', sorted(METRICS))
-def test_demo_config_trains_evaluates_and_draws(name, tiny_data, tmp_path):
+def test_demo_config_trains_evaluates_and_draws(name, tiny_data, tmp_path,
+                                                monkeypatch):
+    """The demo's protocol, shortened: the pretraining step (where the
+    config names one) on the tiny crops, then the demo model from it."""
+    tool = _load_demo_tool()
+    linked = tool.linked_config
+
+    def tiny_linked(cfg, key):  # the pretraining config, shortened too
+        found = linked(cfg, key)
+        return found and _tiny_config(Path(found.filename).name, tiny_data,
+                                      tmp_path / 'pretrain')
+
+    monkeypatch.setattr(tool, 'linked_config', tiny_linked)
     cfg = _tiny_config(name, tiny_data, tmp_path / 'work')
-    lines = _load_demo_tool().run(cfg)
+    outcome = tool.protocol(cfg, directory=str(tmp_path / 'pretrained'))
+    lines = outcome['lines']
+    if cfg.get('pretrain_config'):
+        pretrain = outcome['pretrain']
+        assert not pretrain['reused']
+        assert Path(pretrain['path']).is_file()
+        assert cfg.model.backbone.init_cfg.checkpoint == pretrain['path']
+        assert math.isfinite(pretrain['value'])
+    else:
+        assert outcome['pretrain'] is None
+    assert outcome['result']['metric'] == METRICS[name]
+    assert 0 < outcome['params'] < 30 and 0 < outcome['gflops'] < 10
     curves = json.loads((tmp_path / 'work' / 'curves.json').read_text())
     (evaluation, ) = curves['evaluations']
     assert evaluation['iter'] == 2
     assert math.isfinite(evaluation[METRICS[name]])
+    assert outcome['result']['value'] == evaluation[METRICS[name]]
     assert curves['losses']['iter'] == [1, 2]
     assert all(map(math.isfinite, curves['losses']['loss']))
     for picture in ('curves.png', 'predictions.png'):
         _assert_png(tmp_path / 'work' / picture)
         assert any(str(tmp_path / 'work' / picture) in line
                    for line in lines), f'{picture} not reported'
-
-
-@pytest.mark.parametrize('name', sorted(METRICS))
-def test_demo_configs_are_complete(name):
-    """Every demo config trains our Res2Net from scratch, evaluates
-    periodically, draws its pictures and has its own work dir."""
-    cfg = Config.fromfile(DEMO / name)
-    if name in TWINS:
-        twin = Config.fromfile(DEMO / TWINS[name]).to_dict()
-        mine = cfg.to_dict()
-        for data in (twin, mine):
-            data['model'].pop('backbone')
-            data.pop('work_dir')
-        assert mine == twin
-    else:
-        assert cfg.model.backbone.type == 'res2net_mm.Res2Net'
-    assert cfg.model.backbone.get('init_cfg') is None
-    assert cfg.train_cfg.type == 'IterBasedTrainLoop'
-    assert 0 < cfg.train_cfg.val_interval < cfg.train_cfg.max_iters
-    assert {'res2net_mm.CurvePlotHook', 'res2net_mm.PredictionGridHook'} <= {
-        hook['type'] for hook in cfg.custom_hooks}
-    assert cfg.work_dir.startswith('work_dirs/demo_')
 
 
 @pytest.mark.parametrize('name', ['faster_rcnn_r2n50_shapes.py',

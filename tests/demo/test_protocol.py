@@ -1,0 +1,159 @@
+"""Tests of the demo's protocol (res2net_mm/demo/protocol.py): the
+pretraining step runs once per config and seed and is reused after; its
+weights reach the downstream model through a plain Pretrained init."""
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from res2net_mm.demo.protocol import (config_digest, ensure_pretrained,
+                                      key_metric, linked_config,
+                                      pretrained_file, read_meta, set_seed,
+                                      use_pretrained)
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / 'configs' / 'demo'
+MAIN_JOB = DEMO / 'faster_rcnn_r2n50_shapes.py'
+
+
+def _load_demo_tool():
+    spec = importlib.util.spec_from_file_location('demo_tool',
+                                                  REPO / 'tools' / 'demo.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeTraining:
+    """Stands in for ``run_training``: a tiny 'classifier', counted calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, cfg):
+        self.calls += 1
+        model = torch.nn.Module()
+        model.backbone = torch.nn.Conv2d(3, 4, 3)
+        torch.nn.init.constant_(model.backbone.weight, float(self.calls))
+        return dict(model=model, metric='accuracy/top1', value=90.0 + self.calls,
+                    minutes=0.5)
+
+
+def _pretrain_cfg(seed=0):
+    cfg = linked_config(Config.fromfile(MAIN_JOB), 'pretrain_config')
+    return set_seed(cfg, seed)
+
+
+def test_pretraining_runs_once_and_is_reused(tmp_path):
+    cfg, train = _pretrain_cfg(), FakeTraining()
+    path = pretrained_file(cfg, str(tmp_path))
+    assert Path(path).name == 'cls_r2n50_shapes_seed0.pth'
+    first = ensure_pretrained(cfg, path, train)
+    again = ensure_pretrained(cfg, path, train)
+    assert train.calls == 1
+    assert (first['reused'], again['reused']) == (False, True)
+    assert again['value'] == first['value'] == 91.0
+    assert again['digest'] == config_digest(cfg)
+    assert not Path(path + '.partial').exists()
+    state = torch.load(path, weights_only=True)['state_dict']
+    assert torch.equal(state['backbone.weight'], torch.ones(4, 3, 3, 3))
+
+
+def test_a_changed_pretraining_config_pretrains_again(tmp_path):
+    cfg, train = _pretrain_cfg(), FakeTraining()
+    path = pretrained_file(cfg, str(tmp_path))
+    ensure_pretrained(cfg, path, train)
+    cfg.train_cfg.max_iters += 1
+    assert not ensure_pretrained(cfg, path, train)['reused']
+    assert train.calls == 2
+    assert read_meta(path)['digest'] == config_digest(cfg)
+
+
+def test_an_unreadable_pretrained_file_is_replaced(tmp_path):
+    cfg, train = _pretrain_cfg(), FakeTraining()
+    path = pretrained_file(cfg, str(tmp_path))
+    Path(path).write_bytes(b'not a checkpoint')
+    assert read_meta(path) is None
+    assert not ensure_pretrained(cfg, path, train)['reused']
+    assert read_meta(path)['value'] == 91.0
+
+
+def test_seeds_pretrain_separately(tmp_path):
+    names = {Path(pretrained_file(_pretrain_cfg(s), str(tmp_path))).name
+             for s in (0, 1, 2)}
+    assert names == {f'cls_r2n50_shapes_seed{s}.pth' for s in (0, 1, 2)}
+    with pytest.raises(ValueError, match='seed must be an integer >= 0'):
+        set_seed(_pretrain_cfg(), -1)
+
+
+def test_pretrained_weights_reach_the_detector_backbone(tmp_path):
+    """A classifier's backbone weights, saved as the pretraining step saves
+    them, load into the detector through its Pretrained init (mmengine's
+    PretrainedInit with prefix 'backbone.'), every tensor equal."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS as CLS_MODELS
+    cfg = Config.fromfile(MAIN_JOB)
+    pretrain = linked_config(cfg, 'pretrain_config')
+    init_default_scope('mmpretrain')
+    classifier = CLS_MODELS.build(pretrain.model)
+    with torch.no_grad():
+        for p in classifier.parameters():
+            p.normal_()
+    path = str(tmp_path / 'pretrained.pth')
+    torch.save(dict(state_dict=classifier.state_dict(), meta={}), path)
+    use_pretrained(cfg, path)
+    init_default_scope('mmdet')
+    detector = MODELS.build(cfg.model)
+    detector.init_weights()
+    mine = detector.backbone.state_dict()
+    theirs = classifier.backbone.state_dict()
+    assert set(mine) == set(theirs)
+    for key, value in theirs.items():
+        assert torch.equal(mine[key], value), key
+
+
+def test_use_pretrained_needs_a_pretrained_init():
+    cfg = Config.fromfile(MAIN_JOB)
+    cfg.model.backbone.init_cfg = None
+    with pytest.raises(ValueError, match="type='Pretrained'"):
+        use_pretrained(cfg, 'x.pth')
+
+
+def test_key_metric_and_missing_linked_config(tmp_path):
+    assert key_metric(Config.fromfile(MAIN_JOB)) == 'coco/bbox_mAP'
+    cfg = Config.fromfile(MAIN_JOB)
+    cfg.pretrain_config = './no_such_config.py'
+    with pytest.raises(FileNotFoundError, match='no_such_config'):
+        linked_config(cfg, 'pretrain_config')
+
+
+def test_seed_option_runs_into_a_work_dir_per_seed():
+    tool = _load_demo_tool()
+    args = tool.parse_args(['--seed', '0', '2'])
+    assert args.config == tool.MAIN_JOB and args.seed == [0, 2]
+    cfg = tool.build_config(args, seed=2)
+    assert cfg.randomness.seed == 2
+    assert cfg.work_dir == 'work_dirs/demo_faster_rcnn/seed2'
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--seed', '-1'])
+
+
+def test_compare_table_has_a_row_per_run_and_the_means():
+    tool = _load_demo_tool()
+
+    def row(name, seed, top1, value):
+        return dict(name=name, seed=seed, params=23.5, gflops=4.1,
+                    pretrain=dict(value=top1, minutes=2.0),
+                    result=dict(metric='coco/bbox_mAP', value=value,
+                                minutes=6.0))
+
+    rows = [row('r2n', 0, 95.0, 0.8), row('r2n', 1, 97.0, 0.7),
+            row('r50', 0, 94.0, 0.6)]
+    lines = tool.compare_table(rows)
+    assert len(lines) == 2 + 3 + 1  # head, rule, runs, one mean
+    assert lines[-1].startswith('| r2n | mean | 96.0 | coco/bbox_mAP | 0.750 |')
+    assert all(line.count('|') == 10 for line in lines)
