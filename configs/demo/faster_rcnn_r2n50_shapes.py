@@ -20,7 +20,7 @@ _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
 data_root = _base_.shapes_root
 classes = _base_.shapes_classes
 image_size = _base_.shapes_data.image_size
-max_iters = 400
+max_iters = 300
 val_interval = 100
 work_dir = 'work_dirs/demo_faster_rcnn'
 # The pretraining step (res2net_mm/demo/protocol.py; tools/demo.py runs it
@@ -36,7 +36,7 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
+        norm_eval=False,
         init_cfg=dict(
             type='Pretrained', prefix='backbone.',
             checkpoint='work_dirs/pretrained/cls_r2n50_shapes_seed0.pth')),
@@ -106,7 +106,7 @@ train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
     val_interval=val_interval)
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=2e-4, weight_decay=0.05),
+    optimizer=dict(_delete_=True, type='AdamW', lr=6e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,

@@ -14,7 +14,7 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         frozen_stages=1,
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
+        norm_eval=False,
         style='pytorch',
         init_cfg=dict(
             type='Pretrained', prefix='backbone.',
