@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import pickle
 import time
 
 import torch
@@ -85,7 +86,8 @@ def read_meta(path):
     unreadable."""
     try:
         return torch.load(path, map_location='cpu', weights_only=True)['meta']
-    except (OSError, RuntimeError, KeyError, TypeError, EOFError) as error:
+    except (OSError, RuntimeError, KeyError, TypeError, EOFError,
+            pickle.UnpicklingError) as error:
         if osp.exists(path):
             print_log(f'cannot read the pretrained checkpoint {path} '
                       f'({error}); pretraining again', logger='current')
