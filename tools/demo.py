@@ -17,13 +17,13 @@ the config's ``data_root`` on first use; the config's hooks write
 Run it from the repository root: data and work dirs are relative to it.
 """
 import argparse
-import json
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from res2net_mm.demo.protocol import (backbone_complexity, ensure_pretrained,
+from res2net_mm.demo.protocol import (PRETRAINED_DIR, backbone_complexity,
+                                      ensure_pretrained, evaluations,
                                       linked_config, pretrained_file,
                                       run_seed, run_training, set_seed,
                                       use_pretrained)
@@ -67,9 +67,7 @@ def build_config(args, config=None, seed=None):
     elif cfg.get('work_dir') is None:
         name = osp.splitext(osp.basename(cfg.filename))[0]
         cfg.work_dir = osp.join('work_dirs', name)
-    if seed is not None:
-        set_seed(cfg, seed, osp.join(cfg.work_dir, f'seed{seed}'))
-    return cfg
+    return set_seed(cfg, seed)
 
 
 def summary(work_dir, seconds):
@@ -80,15 +78,10 @@ def summary(work_dir, seconds):
         seconds (float): Wall time of training with its evaluations.
     """
     lines = [f'training + evaluation took {seconds / 60:.1f} min']
-    curves = osp.join(work_dir, 'curves.json')
-    if osp.isfile(curves):
-        with open(curves) as f:
-            evaluations = json.load(f)['evaluations']
-        for point in evaluations:
-            values = ', '.join(f'{name} {value:.3f}'
-                               for name, value in point.items()
-                               if name != 'iter')
-            lines.append(f'  iteration {point["iter"]:>5}: {values}')
+    for point in evaluations(work_dir):
+        values = ', '.join(f'{name} {value:.3f}'
+                           for name, value in point.items() if name != 'iter')
+        lines.append(f'  iteration {point["iter"]:>5}: {values}')
     for name in ('curves.png', 'predictions.png'):
         path = osp.join(work_dir, name)
         if osp.isfile(path):
@@ -111,7 +104,7 @@ def run(cfg):
     return _print(summary(result['work_dir'], result['minutes'] * 60))
 
 
-def pretrain_step(cfg, seed=None, directory=None):
+def pretrain_step(cfg, seed=None, directory=PRETRAINED_DIR):
     """Pretrain the backbone of ``cfg`` (once; see the module docstring) and
     point ``cfg``'s ``Pretrained`` init at the weights.
 
@@ -122,10 +115,8 @@ def pretrain_step(cfg, seed=None, directory=None):
     pre = linked_config(cfg, 'pretrain_config')
     if pre is None:
         return None
-    if seed is not None:
-        set_seed(pre, seed, osp.join(pre.work_dir, f'seed{seed}'))
-    path = (pretrained_file(pre) if directory is None else
-            pretrained_file(pre, directory))
+    set_seed(pre, seed)
+    path = pretrained_file(pre, directory)
     info = ensure_pretrained(pre, path, run_training)
     use_pretrained(cfg, path)
     how = ('reused; delete it to pretrain again' if info['reused'] else
@@ -136,7 +127,7 @@ def pretrain_step(cfg, seed=None, directory=None):
     return dict(info, path=path)
 
 
-def protocol(cfg, seed=None, directory=None):
+def protocol(cfg, seed=None, directory=PRETRAINED_DIR):
     """Pretrain (once) and train + evaluate ``cfg``; print both steps.
 
     Returns:
@@ -166,16 +157,17 @@ def compare_table(rows):
     by_config = {}
     for row in rows:
         by_config.setdefault(row['name'], []).append(row)
-        lines.append(_row(row['name'], row['seed'], row))
+        lines.append(_row(row['name'], row['seed'], _numbers(row), row))
     for name, group in by_config.items():
         if len(group) > 1:
             mean = {key: sum(_numbers(r)[key] for r in group) / len(group)
                     for key in _numbers(group[0])}
-            lines.append(_row(name, 'mean', dict(group[0], **mean)))
+            lines.append(_row(name, 'mean', mean, group[0]))
     return lines
 
 
 def _numbers(row):
+    """The per-run numbers of a table row: those a mean is taken of."""
     pre = row['pretrain'] or {}
     return dict(top1=pre.get('value', float('nan')),
                 value=row['result']['value'],
@@ -183,9 +175,8 @@ def _numbers(row):
                 min=row['result']['minutes'])
 
 
-def _row(name, seed, row):
-    n = {key: row[key] for key in ('top1', 'value', 'pre_min', 'min')
-         } if 'top1' in row else _numbers(row)
+def _row(name, seed, n, row):
+    """A table line: ``n`` as ``_numbers`` gives, the rest from ``row``."""
     return (f'| {name} | {seed} | {n["top1"]:.1f} | {row["result"]["metric"]}'
             f' | {n["value"]:.3f} | {n["pre_min"]:.1f} | {n["min"]:.1f} | '
             f'{row["params"]:.1f} | {row["gflops"]:.2f} |')

@@ -49,15 +49,14 @@ def linked_config(cfg, key):
     return Config.fromfile(path)
 
 
-def set_seed(cfg, seed, work_dir=None):
-    """Give ``cfg`` the run seed ``seed`` (None keeps the config's) and the
-    work dir ``work_dir`` (None keeps the config's)."""
+def set_seed(cfg, seed):
+    """Give ``cfg`` the run seed ``seed`` and the work dir
+    ``<its work dir>/seed<seed>``; None keeps both as they are."""
     if seed is not None:
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f'seed must be an integer >= 0, got {seed!r}')
         cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
-    if work_dir is not None:
-        cfg.work_dir = work_dir
+        cfg.work_dir = osp.join(cfg.work_dir, f'seed{seed}')
     return cfg
 
 
@@ -155,15 +154,14 @@ def key_metric(cfg):
                      'naming its metric')
 
 
-def last_evaluation(work_dir):
-    """The last evaluation that ``CurvePlotHook`` recorded in ``work_dir``
-    (a dict of metric values and ``iter``), or {} where there is none."""
+def evaluations(work_dir):
+    """The evaluations that ``CurvePlotHook`` recorded in ``work_dir``
+    (dicts of metric values and ``iter``), [] where there are none."""
     try:
         with open(osp.join(work_dir, 'curves.json')) as f:
-            evaluations = json.load(f)['evaluations']
+            return json.load(f)['evaluations']
     except (OSError, ValueError, KeyError):
-        return {}
-    return evaluations[-1] if evaluations else {}
+        return []
 
 
 def backbone_complexity(backbone, size=_FLOPS_SIZE):
@@ -189,7 +187,7 @@ def run_training(cfg):
     Returns:
         dict: ``model`` (the trained model), ``metric`` and ``value`` (its
         key metric at the last evaluation; nan if none ran), ``minutes``
-        (training with its evaluations), ``work_dir``, ``evaluations``.
+        (training with its evaluations), ``work_dir``.
     """
     from ..cli import build_runner
     metric = key_metric(cfg)
@@ -199,7 +197,7 @@ def run_training(cfg):
     minutes = (time.monotonic() - start) / 60
     model = runner.model.module if hasattr(runner.model,
                                            'module') else runner.model
-    last = last_evaluation(runner.work_dir)
+    last = (evaluations(runner.work_dir) or [{}])[-1]
     return dict(model=model, metric=metric,
                 value=float(last.get(metric, float('nan'))),
                 minutes=minutes, work_dir=runner.work_dir)

@@ -2,7 +2,6 @@
 without ``backbone.``) where they need a whole model's: each stops with a
 named error that says what the file is and how to use it, instead of
 testing or training a randomly initialised model."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,18 +9,10 @@ import torch
 from mmengine.config import Config
 
 from res2net_mm import Res2Net
-from res2net_mm.testing import smoke_config
+from res2net_mm.testing import load_tool, smoke_config
 
 REPO = Path(__file__).resolve().parents[2]
 ADVICE = "model.backbone.init_cfg=dict(type='Pretrained', checkpoint="
-
-
-def load_tool(name):
-    """tools/<name>.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,6 @@ The runs use faster_rcnn_r2n50_coco shrunk onto the tiny shapes data by
 dumped to a file, trained from scratch with the documented
 ``--cfg-options model.backbone.init_cfg=None``.
 """
-import importlib.util
 import os
 import signal
 import socket
@@ -23,7 +22,7 @@ from mmengine.config import Config
 from res2net_mm.checkpoint import allow_runner_checkpoints
 from res2net_mm.cli import (COCO_ITEMS, add_dump, build_runner, enable_amp, enable_show_dir,
                             missing_data_paths, request_full_coco)
-from res2net_mm.testing import smoke_config
+from res2net_mm.testing import load_tool, smoke_config
 from res2net_mm.checkpoint.runner_compat import runner_checkpoint_globals
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,14 +31,6 @@ SCRATCH = ['--cfg-options', 'model.backbone.init_cfg=None']
 MAIN_PER_SCOPE = dict(mmdet='faster_rcnn_r2n50_coco', mmseg='deeplabv3plus_r2n50_voc12aug',
                       mmpose='simplebaseline_r2n50_coco')
 DATA_ROOTS = dict(mmdet='data/coco/', mmseg='data/VOCdevkit/VOC2012', mmpose='data/coco/')
-
-
-def load_tool(name):
-    """tools/<name>.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(args, log, env=None, timeout=600):

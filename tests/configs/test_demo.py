@@ -2,7 +2,6 @@
 iterations on a tiny copy of the shapes data, evaluates with its real metric
 and writes the curve plot and the prediction picture; the hooks on their own.
 """
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -12,6 +11,7 @@ from PIL import Image
 
 from res2net_mm.datasets import (KEYPOINT_METAINFO_FILE, SEG_PALETTE,
                                  SHAPE_CLASSES, generate_shapes)
+from res2net_mm.testing import load_tool
 
 pytest.importorskip('mmdet')
 pytest.importorskip('mmseg')
@@ -44,15 +44,6 @@ PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # pycocotools' mask decoding warns under numpy 2; not ours to fix.
 pytestmark = pytest.mark.filterwarnings(
     'ignore:__array__ implementation:DeprecationWarning')
-
-
-def _load_demo_tool():
-    """tools/demo.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location('demo_tool',
-                                                  REPO / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _retarget(node, root, default_root):
@@ -117,7 +108,7 @@ def test_demo_config_trains_evaluates_and_draws(name, tiny_data, tmp_path,
                                                 monkeypatch):
     """The demo's protocol, shortened: the pretraining step (where the
     config names one) on the tiny crops, then the demo model from it."""
-    tool = _load_demo_tool()
+    tool = load_tool('demo')
     linked = tool.linked_config
 
     def tiny_linked(cfg, key):  # the pretraining config, shortened too

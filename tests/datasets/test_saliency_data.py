@@ -3,7 +3,6 @@ shapes_saliency.py, evaluation/per_dataset.py): list files and folders,
 binary masks, the largest shape's mask, metrics per test set through
 tools/test.py, and the DSS config on real photos with real masks (the
 person masks of the COCO sample, when present)."""
-import importlib.util
 import json
 import math
 import os
@@ -18,7 +17,7 @@ from PIL import Image
 
 from res2net_mm.datasets.shapes_saliency import make_shapes_saliency, polygon_mask, salient_mask
 from res2net_mm.cli import build_runner
-from res2net_mm.testing import smoke_config
+from res2net_mm.testing import load_tool, smoke_config
 
 pytest.importorskip('mmseg')
 REPO = Path(__file__).resolve().parents[2]
@@ -187,13 +186,6 @@ def test_per_dataset_evaluator_reports_each_dataset_by_hand():
     evaluator.process([IMAGE_A, IMAGE_B])
     with pytest.raises(ValueError, match='hold 3 samples, the evaluation 2'):
         evaluator.evaluate(2)
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def small_dss(tiny_shapes, work_dir):

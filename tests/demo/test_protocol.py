@@ -1,8 +1,6 @@
 """Tests of the demo's protocol (res2net_mm/demo/protocol.py): the
 pretraining step runs once per config and seed and is reused after; its
 weights reach the downstream model through a plain Pretrained init."""
-import importlib.util
-import math
 from pathlib import Path
 
 import pytest
@@ -13,18 +11,11 @@ from res2net_mm.demo.protocol import (config_digest, ensure_pretrained,
                                       key_metric, linked_config,
                                       pretrained_file, read_meta, set_seed,
                                       use_pretrained)
+from res2net_mm.testing import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / 'configs' / 'demo'
 MAIN_JOB = DEMO / 'faster_rcnn_r2n50_shapes.py'
-
-
-def _load_demo_tool():
-    spec = importlib.util.spec_from_file_location('demo_tool',
-                                                  REPO / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class FakeTraining:
@@ -85,6 +76,7 @@ def test_seeds_pretrain_separately(tmp_path):
     names = {Path(pretrained_file(_pretrain_cfg(s), str(tmp_path))).name
              for s in (0, 1, 2)}
     assert names == {f'cls_r2n50_shapes_seed{s}.pth' for s in (0, 1, 2)}
+    assert _pretrain_cfg(2).work_dir == 'work_dirs/demo_cls_r2n50/seed2'
     with pytest.raises(ValueError, match='seed must be an integer >= 0'):
         set_seed(_pretrain_cfg(), -1)
 
@@ -132,7 +124,7 @@ def test_key_metric_and_missing_linked_config(tmp_path):
 
 
 def test_seed_option_runs_into_a_work_dir_per_seed():
-    tool = _load_demo_tool()
+    tool = load_tool('demo')
     args = tool.parse_args(['--seed', '0', '2'])
     assert args.config == tool.MAIN_JOB and args.seed == [0, 2]
     cfg = tool.build_config(args, seed=2)
@@ -143,7 +135,7 @@ def test_seed_option_runs_into_a_work_dir_per_seed():
 
 
 def test_compare_table_has_a_row_per_run_and_the_means():
-    tool = _load_demo_tool()
+    tool = load_tool('demo')
 
     def row(name, seed, top1, value):
         return dict(name=name, seed=seed, params=23.5, gflops=4.1,
