@@ -19,7 +19,7 @@ from res2net_mm.datasets.masks import MaskReadError
 from res2net_mm.datasets.saliency import EmptyDatasetError, MissingMaskError
 
 pytest.importorskip('mmseg')
-SEED, NUM_DATASETS = 25, 150
+SEED = 25
 MODES = ('L', '1', 'RGB', 'RGBA', 'RGBA-cutout', 'LA', 'P', 'I;16', 'I', 'I-overflow', 'F', 'CMYK')
 HAS_NO_MEANING = ('I-overflow', 'F', 'CMYK')
 
@@ -137,11 +137,14 @@ def check(info, expected, outcome, threshold, pipelines):
     return error is not None
 
 
-def test_saliency_readers_fuzz(tmp_path):
+# The default suite's sample and the whole sweep (-m slow); the same seed, so
+# the sample is the sweep's first datasets.
+@pytest.mark.parametrize('num_datasets', [40, pytest.param(150, marks=pytest.mark.slow)])
+def test_saliency_readers_fuzz(tmp_path, num_datasets):
     init_default_scope('mmseg')
     rng = np.random.default_rng(SEED)
     counts = dict(datasets=0, masks=0, right=0, named_errors=0)
-    for case in range(NUM_DATASETS):
+    for case in range(num_datasets):
         root = tmp_path / str(case)
         cases = write_case(rng, root)
         threshold = int(rng.choice([1, 64, 128, 200, 255]))
@@ -174,4 +177,4 @@ def test_saliency_readers_fuzz(tmp_path):
             counts['masks'] += 1
             counts['named_errors' if failed else 'right'] += 1
     print(f'saliency reader fuzz: {counts}')
-    assert counts['datasets'] == NUM_DATASETS and counts['masks'] > 150
+    assert counts['datasets'] == num_datasets and counts['masks'] > num_datasets
