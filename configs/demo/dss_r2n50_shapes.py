@@ -1,17 +1,19 @@
-# Demo: DSS salient object detection, Res2Net-50 (26w x 4s), trained from
-# scratch on the synthetic shapes on a 2-core CPU in minutes: the largest
+# Demo: DSS salient object detection, Res2Net-50 (26w x 4s), fine-tuned from
+# the pretraining step's backbone (cls_r2n50_shapes.py) on the synthetic
+# shapes on a 2-core CPU in minutes: the largest
 # shape of each image is salient (its visible pixels are the mask,
 # res2net_mm/datasets/shapes_saliency.py); max F-measure and MAE on the
 # held-out val split (docs/demos.md).
 #
-# Changes to configs/dss_r2n50_msrab.py, for a few CPU minutes from scratch:
+# Changes to configs/dss_r2n50_msrab.py, for a few CPU minutes:
 # * data: the 192x192 shapes with their saliency masks, resized to 128x128
 #   (2.25x fewer pixels per step), batches of 4, flipped;
-# * backbone: default (Kaiming) init, BatchNorm trained (the recipe freezes
-#   pretrained statistics; from scratch there are none to keep);
+# * backbone: from the pretraining step (Pretrained init), BatchNorm trained
+#   (the recipe freezes ImageNet statistics; those of the shape crops are
+#   not the scenes');
 # * head: the DSS side outputs and short connections as configured there,
 #   with 64 instead of 256/512 channels per side and BatchNorm in the side
-#   convs (from scratch, without it the deep N(0, 0.01) stacks barely
+#   convs (without it the new, deep N(0, 0.01) stacks barely
 #   learn in a few hundred steps);
 # * AdamW with a short warm-up and a cosine schedule instead of SGD with
 #   10-image accumulation over 120k iterations; periodic evaluation and the

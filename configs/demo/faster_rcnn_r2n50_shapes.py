@@ -119,7 +119,7 @@ param_scheduler = [
 
 default_hooks = dict(
     logger=dict(interval=20),
-    # The last checkpoint only: every run trains from scratch.
+    # The last checkpoint only: every run trains anew.
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
     visualization=dict(draw=False))
 custom_hooks = [
