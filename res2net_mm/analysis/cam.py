@@ -152,6 +152,28 @@ def find_layer(model, taps, name):
     raise LayerError(f'unknown target layer {name!r}; valid: ' + ', '.join(layer_names(model, taps)))
 
 
+@contextmanager
+def map_sizes(layer):
+    """Collect the spatial sizes (h, w) of ``layer``'s 4-d outputs while
+    active: the resolution of its maps before they are upsampled to the
+    input.
+
+    Yields:
+        set[tuple[int, int]]: Filled as the layer runs.
+    """
+    sizes = set()
+
+    def record(module, args, output):
+        if isinstance(output, torch.Tensor) and output.dim() == 4:
+            sizes.add(tuple(output.shape[-2:]))
+
+    handle = layer.register_forward_hook(record)
+    try:
+        yield sizes
+    finally:
+        handle.remove()
+
+
 def compute_cam(scores, layer, inputs, method='gradcam', target=None):
     """The CAM of one target class for a batch of inputs.
 

@@ -1,12 +1,15 @@
 """The picture of the CAM tool, in the style of the paper's Fig. 4: one row
 per image, the image (object mask outlined) and then one CAM per model and
 method, the scored class above each."""
+import io
+
 import matplotlib
 
 matplotlib.use('Agg')  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 from pytorch_grad_cam.utils.image import show_cam_on_image  # noqa: E402
 
 
@@ -25,7 +28,8 @@ def save_grid(rows, columns, out_file, title=''):
             model's input, RGB), ``cam`` (same size) and ``label`` (text
             above it)).
         columns (list[str]): Column headers after the image column.
-        out_file (str): PNG path.
+        out_file (str): PNG path (written in 256 adaptive colours,
+            dithered); another suffix: matplotlib's format of that name.
         title (str): Figure title. Defaults to ''.
     """
     cols = 1 + len(columns)
@@ -45,5 +49,12 @@ def save_grid(rows, columns, out_file, title=''):
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # room for the title
-    fig.savefig(out_file, dpi=100)
+    if not str(out_file).lower().endswith('.png'):
+        fig.savefig(out_file, dpi=100)
+    else:  # in 256 colours: a full-colour PNG of noisy photos runs to megabytes
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format='png', dpi=100)
+        Image.open(buffer).convert('RGB').quantize(
+            256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).save(
+                out_file, optimize=True)
     plt.close(fig)

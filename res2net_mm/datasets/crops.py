@@ -15,14 +15,13 @@ side (at least ``MIN_SIDE`` px), moved inside the image and resized; other
 objects may show at its border, as context does in real photos.
 """
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from ..registry import DATASETS
-from .synthetic import SHAPE_CLASSES, prepare_shapes
+from .synthetic import SHAPE_CLASSES, prepare_shapes, write_derived
 
 CROPS_VERSION = 1
 CROP_SIZE = 64
@@ -52,18 +51,12 @@ def generate_shape_crops(shapes):
         paths[f'masks_{split}'] = str(root / 'masks' / split)
     manifest = dict(version=CROPS_VERSION, size=CROP_SIZE, margin=MARGIN,
                     shapes=json.loads(Path(shapes['manifest']).read_text()))
-    try:
-        if json.loads((root / 'manifest.json').read_text()) == manifest:
-            return paths
-    except (OSError, ValueError):
-        pass
-    staging = root.with_name('.crops.partial')
-    shutil.rmtree(staging, ignore_errors=True)
-    for split in SPLITS:
-        _write_split(shapes, split, staging)
-    (staging / 'manifest.json').write_text(json.dumps(manifest))
-    shutil.rmtree(root, ignore_errors=True)
-    staging.rename(root)
+
+    def write(folder):
+        for split in SPLITS:
+            _write_split(shapes, split, folder)
+
+    write_derived(root, manifest, write)
     return paths
 
 

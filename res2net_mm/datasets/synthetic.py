@@ -258,3 +258,28 @@ def prepare_shapes(root, derive=None, **params):
             derive(paths)
     barrier()
     return paths
+
+
+def write_derived(root, manifest, write):
+    """Write a folder made from the shapes data once (crops, CAM scenes).
+
+    Idempotent: where ``root/manifest.json`` equals ``manifest`` it returns
+    at once; else ``write(folder)`` fills a staging folder beside ``root``,
+    the manifest is added, and the folder replaces ``root``.
+
+    Args:
+        root (Path): The folder.
+        manifest (dict): What it is made from (JSON-serialisable).
+        write (callable): Writes the content into the folder it is given.
+    """
+    try:
+        if json.loads((root / 'manifest.json').read_text()) == manifest:
+            return
+    except (OSError, ValueError):
+        pass
+    staging = root.with_name(f'.{root.name}.partial')
+    shutil.rmtree(staging, ignore_errors=True)
+    write(staging)
+    (staging / 'manifest.json').write_text(json.dumps(manifest))
+    shutil.rmtree(root, ignore_errors=True)
+    staging.rename(root)

@@ -15,12 +15,16 @@ last stage; any stage works with every backbone implementation). Models:
 classifiers (default target: the predicted class), two-stage detectors (the
 class logit of a box: ``--box`` in image pixels, else each mask's box) and
 segmentors (a class's mean pixel logit); the last two need
-``--target-class``. CHECKPOINT 'none' keeps the random initial weights.
+``--target-class``: an index, a name, or 'folder' (each image's parent
+folder names its class, as in an ImageNet-style class folder). CHECKPOINT
+'none' keeps the random initial weights. It prints the size of the target
+layer's maps, the resolution the CAMs have before upsampling.
 
 With ``--masks`` (a folder mirroring the images' paths, ``.png``, object >
 127), each map is scored: the share of its energy (sum) inside the object
 and the pointing game (its maximum inside the object), averaged over the
-images, per model and method; the same images for every model.
+images, per model and method; the same images for every model; beside
+them their ratio to chance (a constant map's scores: the mean mask area).
 """
 import argparse
 import json
@@ -32,12 +36,15 @@ import numpy as np
 from mmengine.config import DictAction
 
 from res2net_mm.analysis.cam import (METHODS, LayerError, Scores, compute_cam, energy_inside,
-                                     find_layer, model_kind, pointing_hit, stage_taps)
+                                     find_layer, map_sizes, model_kind, pointing_hit,
+                                     stage_taps)
 from res2net_mm.analysis.grid import save_grid
 from res2net_mm.analysis.inputs import (inference_pipeline, list_images, load_model, mask_box,
                                         prepare, read_image)
 from res2net_mm.checkpoint import CheckpointError
 from res2net_mm.cli.options import UnusableCheckpointError
+
+FOLDER = 'folder'  # --target-class: each image's class is its parent folder's name
 
 
 def parse_args(argv=None):
@@ -55,7 +62,8 @@ def parse_args(argv=None):
     parser.add_argument('--methods', nargs='+', default=['gradcam'], choices=list(METHODS))
     parser.add_argument('--target-layer', help='module name, e.g. backbone.layer3 '
                         '(default: the backbone\'s last stage)')
-    parser.add_argument('--target-class', help='class index or name (default: predicted)')
+    parser.add_argument('--target-class', help=f'class index or name, or {FOLDER!r}: each '
+                        'image\'s parent folder name (default: the predicted class)')
     parser.add_argument('--box', nargs=4, type=float, metavar=('X1', 'Y1', 'X2', 'Y2'),
                         help='detectors: the box to score, in image pixels')
     parser.add_argument('--out', default='work_dirs/vis_cam/cam.png', help='grid PNG')
@@ -97,6 +105,24 @@ def load_images(paths, masks):
     return images
 
 
+def image_targets(target, images, classes, kind, config):
+    """The class index of each image: ``--target-class`` (see
+    ``target_index``), or for 'folder' the class its parent folder names;
+    an error naming a folder that is no class of the model."""
+    if target != FOLDER:
+        return [target_index(target, classes, kind, config)] * len(images)
+    if not classes:
+        raise ValueError(f'--target-class {FOLDER}: {config} and its checkpoint name no classes')
+    targets = []
+    for image in images:
+        name = Path(image['path']).parent.name
+        if name not in classes:
+            raise ValueError(f'--target-class {FOLDER}: the folder {name!r} of {image["path"]} '
+                             f'is not a class of {config}: {list(classes)}')
+        targets.append(list(classes).index(name))
+    return targets
+
+
 def target_index(target, classes, kind, config):
     """The class index of ``--target-class`` (an index or a name), None for
     the predicted class; an error where a model has no classifier head."""
@@ -126,24 +152,31 @@ def image_box(args, sample):
 
 def run_model(args, config, checkpoint, images):
     """The maps of one model on every image: a list per image of
-    dict(sample=..., <method>=(map, class)), and the model's class names."""
+    dict(sample=..., <method>=(map, class)), the model's class names and the
+    sizes (h, w) of the target layer's maps."""
     model, cfg, classes = load_model(config, checkpoint, args.cfg_options, args.device)
     kind = model_kind(model)
-    target = target_index(args.target_class, classes, kind, config)
+    targets = image_targets(args.target_class, images, classes, kind, config)
     pipeline, results = inference_pipeline(cfg), []
     with stage_taps(model.backbone) as taps:
         layer = find_layer(model, taps, args.target_layer or next(reversed(taps), None))
-        for image in images:
-            sample = prepare(model, pipeline, image['img'], image['mask'])
-            inputs = sample['inputs'].to(args.device)
-            scores = Scores(model, image_box(args, sample) if kind == 'detector' else None)
-            h, w = sample['image'].shape[:2]
-            entry = dict(sample=sample)
-            for method in args.methods:
-                maps, classes_of = compute_cam(scores, layer, inputs, method, target)
-                entry[method] = (maps[0, :h, :w], classes_of[0])  # without the padding
-            results.append(entry)
-    return results, classes
+        with map_sizes(layer) as sizes:
+            for image, target in zip(images, targets):
+                results.append(cam_entry(args, model, pipeline, layer, image, target, kind))
+    return results, classes, sorted(sizes)
+
+
+def cam_entry(args, model, pipeline, layer, image, target, kind):
+    """dict(sample=..., <method>=(map, class)) of one image."""
+    sample = prepare(model, pipeline, image['img'], image['mask'])
+    inputs = sample['inputs'].to(args.device)
+    scores = Scores(model, image_box(args, sample) if kind == 'detector' else None)
+    h, w = sample['image'].shape[:2]
+    entry = dict(sample=sample)
+    for method in args.methods:
+        maps, classes_of = compute_cam(scores, layer, inputs, method, target)
+        entry[method] = (maps[0, :h, :w], classes_of[0])  # without the padding
+    return entry
 
 
 def score(results, methods):
@@ -166,7 +199,7 @@ def grid_rows(all_results, methods, count):
     for i in picks:
         first = all_results[0][0][i]['sample']
         cells = []
-        for results, classes in all_results:
+        for results, classes, _ in all_results:
             entry = results[i]
             for method in methods:
                 cam, cls = entry[method]
@@ -187,24 +220,28 @@ def main(argv=None):
                        for config, checkpoint in args.model]
     except (ValueError, TypeError, LayerError, CheckpointError, UnusableCheckpointError) as exc:
         sys.exit(f'error: {exc}')
+    layer = args.target_layer or 'last stage'
+    for name, (_, _, sizes) in zip(names, all_results):
+        print(f'{name}: {layer} maps of ' + ', '.join(f'{h} x {w}' for h, w in sizes))
     columns = [f'{name} {method}' for name in names for method in args.methods]
     if args.grid_images:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         save_grid(grid_rows(all_results, args.methods, args.grid_images), columns,
-                  args.out, title=f'target layer: {args.target_layer or "last stage"}')
+                  args.out, title=f'target layer: {layer}')
         print(f'grid: {osp.abspath(args.out)}')
     if not args.masks:
         return None
-    report = dict(images=len(images), target_layer=args.target_layer or 'last stage',
-                  models={})
+    report = dict(images=len(images), target_layer=layer, models={})
     print(f'CAM scores on {len(images)} images with masks:')
-    print(f'  {"model":<24} {"method":<10} {"energy inside":>13} {"pointing":>9}')
-    for name, (results, _) in zip(names, all_results):
+    print(f'  {"model":<24} {"method":<10} {"energy inside":>13} {"pointing":>9} '
+          f'{"energy/chance":>13} {"pointing/chance":>15}')
+    for name, (results, _, sizes) in zip(names, all_results):
         scores, area = score(results, args.methods)
-        report['models'][name] = dict(scores, mask_area=area)
+        report['models'][name] = dict(scores, mask_area=area, map_size=[list(s) for s in sizes])
         for method, value in scores.items():
-            print(f'  {name:<24} {method:<10} {value["energy"]:>13.3f} {value["pointing"]:>9.3f}')
-    print(f'  a constant map scores the mean mask area share: {area:.3f}')
+            print(f'  {name:<24} {method:<10} {value["energy"]:>13.3f} {value["pointing"]:>9.3f} '
+                  f'{value["energy"] / area:>13.2f} {value["pointing"] / area:>15.2f}')
+    print(f'  chance (a constant map scores the mean mask area share): {area:.3f}')
     if args.metrics_out:
         Path(args.metrics_out).write_text(json.dumps(report, indent=2))
     return report

@@ -224,7 +224,11 @@ def _pack(tensor):
     base = ops.view_base(tensor)
     node, version = getattr(base, '_norm_relu_node', (None, None))
     if node is None or ops.version_counter(base) != version:
-        return tensor
+        # Detached: autograd gives the unpacked tensor its graph back, and an op
+        # that saves its own output would otherwise hold that output's grad_fn,
+        # itself: a cycle through C++ that Python's collector never frees, kept
+        # whole where backward does not run or retains the graph (Grad-CAM).
+        return tensor.detach()
     return node, tensor.size(), tensor.stride(), tensor.storage_offset()
 
 

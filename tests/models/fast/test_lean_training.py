@@ -2,6 +2,8 @@
 autograd ops they stand in for, and what they keep for backward against
 mmdet's ResNet-50."""
 import copy
+import gc
+import weakref
 
 import pytest
 import torch
@@ -100,6 +102,20 @@ def test_norm_relu_output_changed_in_place_is_kept_as_changed():
         results.append(torch.autograd.grad(loss, (x, norm.weight)))
     for got, expected in zip(*results):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max())
+
+
+def test_a_graph_dropped_without_backward_is_freed():
+    """What ops keep inside recomputing_norm_relu holds no reference back to
+    their graph: a graph that no backward frees (none runs, or it retains
+    the graph, as Grad-CAM does) goes with its last reference."""
+    norm = nn.BatchNorm2d(4)
+    x = torch.randn(2, 4, 5, 5, requires_grad=True)
+    with lean.recomputing_norm_relu():
+        out = lean.norm_relu(norm, x).mul(2).relu_()  # relu_ keeps its own output
+    kept = weakref.ref(out)
+    del out
+    gc.collect()
+    assert kept() is None
 
 
 def test_norm_relu_without_gradients_is_kept_by_its_consumers():
