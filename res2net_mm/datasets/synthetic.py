@@ -100,21 +100,15 @@ def generate_shapes(root, num_train=200, num_val=50, image_size=192, seed=0):
     paths = _layout(root)
     if _is_generated(paths, manifest):
         return paths
-    if (root.is_dir() and any(root.iterdir())
-            and not root.joinpath('manifest.json').is_file()):
-        raise FileExistsError(
-            f'{root} is not empty and has no manifest.json of the shapes '
-            'generator: refusing to overwrite it; pass a new or empty folder')
-    staging = root.with_name(f'.{root.name}.partial-{os.getpid()}')
-    shutil.rmtree(staging, ignore_errors=True)
-    staged = _layout(staging)
-    for split in _SPLITS:
-        coco = _write_split(staged, split, params[f'num_{split}'],
-                            params['image_size'], params['seed'])
-        _write_coco(staged, split, *coco)
-    Path(staged['manifest']).write_text(json.dumps(manifest))
-    shutil.rmtree(root, ignore_errors=True)
-    staging.rename(root)
+
+    def write(folder):
+        staged = _layout(folder)
+        for split in _SPLITS:
+            coco = _write_split(staged, split, params[f'num_{split}'],
+                                params['image_size'], params['seed'])
+            _write_coco(staged, split, *coco)
+
+    _replace(root, manifest, write, foreign_ok=False)
     return paths
 
 
@@ -277,7 +271,25 @@ def write_derived(root, manifest, write):
             return
     except (OSError, ValueError):
         pass
-    staging = root.with_name(f'.{root.name}.partial')
+    _replace(root, manifest, write, foreign_ok=True)
+
+
+def _replace(root, manifest, write, foreign_ok):
+    """Make ``root`` anew: ``write(folder)`` fills a staging folder beside it
+    (named with the process id, so that processes never share one), the
+    manifest is added, and the folder replaces ``root`` at the end, so that
+    a crash leaves the old folder or none.
+
+    Raises:
+        FileExistsError: If ``foreign_ok`` is False and ``root`` is a
+            non-empty folder without a manifest.json (not ours to delete).
+    """
+    if (not foreign_ok and root.is_dir() and any(root.iterdir())
+            and not root.joinpath('manifest.json').is_file()):
+        raise FileExistsError(
+            f'{root} is not empty and has no manifest.json of the shapes '
+            'generator: refusing to overwrite it; pass a new or empty folder')
+    staging = root.with_name(f'.{root.name}.partial-{os.getpid()}')
     shutil.rmtree(staging, ignore_errors=True)
     write(staging)
     (staging / 'manifest.json').write_text(json.dumps(manifest))

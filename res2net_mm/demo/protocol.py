@@ -106,8 +106,10 @@ def ensure_pretrained(pretrain_cfg, path, train):
 
     Returns:
         dict: The checkpoint's meta: ``metric``, ``value``, ``minutes``,
-        ``seed``, ``digest``, ``config``; with ``reused`` True where it was
-        already there.
+        ``seed``, ``digest``, ``config`` and ``dataset_meta`` (the class
+        names, as mmengine's checkpoints keep them, so tools that read a
+        checkpoint's classes take them from this file too); with ``reused``
+        True where it was already there.
     """
     digest = config_digest(pretrain_cfg)
     meta = read_meta(path)
@@ -119,7 +121,8 @@ def ensure_pretrained(pretrain_cfg, path, train):
     result = train(pretrain_cfg)
     meta = dict(metric=result['metric'], value=result['value'],
                 minutes=result['minutes'], seed=run_seed(pretrain_cfg),
-                digest=digest, config=pretrain_cfg.filename)
+                digest=digest, config=pretrain_cfg.filename,
+                dataset_meta=result.get('dataset_meta'))
     state = {k: v.detach().cpu().clone()
              for k, v in result['model'].state_dict().items()}
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
@@ -187,7 +190,9 @@ def run_training(cfg):
     Returns:
         dict: ``model`` (the trained model), ``metric`` and ``value`` (its
         key metric at the last evaluation; nan if none ran), ``minutes``
-        (training with its evaluations), ``work_dir``.
+        (training with its evaluations), ``work_dir``, ``dataset_meta``
+        (the training set's class names, as the runner's checkpoints keep
+        them).
     """
     from ..cli import build_runner
     metric = key_metric(cfg)
@@ -200,4 +205,7 @@ def run_training(cfg):
     last = (evaluations(runner.work_dir) or [{}])[-1]
     return dict(model=model, metric=metric,
                 value=float(last.get(metric, float('nan'))),
-                minutes=minutes, work_dir=runner.work_dir)
+                minutes=minutes, work_dir=runner.work_dir,
+                dataset_meta=dict(classes=list(
+                    runner.train_dataloader.dataset.metainfo['classes'])))
+

@@ -11,6 +11,7 @@ from PIL import Image
 
 from res2net_mm.datasets import (KEYPOINT_METAINFO_FILE, SEG_PALETTE,
                                  SHAPE_CLASSES, generate_shapes)
+from res2net_mm.demo.protocol import read_meta
 from res2net_mm.testing import load_tool
 
 pytest.importorskip('mmdet')
@@ -126,6 +127,12 @@ def test_demo_config_trains_evaluates_and_draws(name, tiny_data, tmp_path,
         assert Path(pretrain['path']).is_file()
         assert cfg.model.backbone.init_cfg.checkpoint == pretrain['path']
         assert math.isfinite(pretrain['value'])
+        # The kept file names the classes in the labels' order (the sorted
+        # crop folders), as a runner's checkpoint does: vis_cam reads them.
+        meta = read_meta(pretrain['path'])
+        folders = sorted(p.name for p in (tiny_data / 'crops' / 'train').iterdir())
+        assert set(folders) <= set(SHAPE_CLASSES)
+        assert meta['dataset_meta'] == dict(classes=folders)
     else:
         assert outcome['pretrain'] is None
     assert outcome['result']['metric'] == METRICS[name]
