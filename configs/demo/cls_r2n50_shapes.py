@@ -17,7 +17,8 @@
 _base_ = ['../_base_/cls_imagenet.py', './_base_/shapes.py']
 
 data_root = _base_.shapes_root
-classes = _base_.shapes_classes
+# The labels' order: the sorted class folders of the crops.
+classes = sorted(_base_.shapes_classes)
 input_size = 48
 max_iters = 300
 val_interval = 75

@@ -126,7 +126,7 @@ def ensure_pretrained(pretrain_cfg, path, train):
     state = {k: v.detach().cpu().clone()
              for k, v in result['model'].state_dict().items()}
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    partial = f'{path}.partial'
+    partial = f'{path}.partial-{os.getpid()}'  # one per process
     torch.save(dict(state_dict=state, meta=meta), partial)
     os.replace(partial, path)  # a crash leaves the old file or none
     return dict(meta, reused=False)

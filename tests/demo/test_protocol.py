@@ -48,7 +48,7 @@ def test_pretraining_runs_once_and_is_reused(tmp_path):
     assert (first['reused'], again['reused']) == (False, True)
     assert again['value'] == first['value'] == 91.0
     assert again['digest'] == config_digest(cfg)
-    assert not Path(path + '.partial').exists()
+    assert [p.name for p in tmp_path.iterdir()] == [Path(path).name]  # no partial left
     state = torch.load(path, weights_only=True)['state_dict']
     assert torch.equal(state['backbone.weight'], torch.ones(4, 3, 3, 3))
 
