@@ -192,7 +192,7 @@ def run_training(cfg):
         key metric at the last evaluation; nan if none ran), ``minutes``
         (training with its evaluations), ``work_dir``, ``dataset_meta``
         (the training set's class names, as the runner's checkpoints keep
-        them).
+        them; None where its metainfo names none, as mmpose's).
     """
     from ..cli import build_runner
     metric = key_metric(cfg)
@@ -203,9 +203,9 @@ def run_training(cfg):
     model = runner.model.module if hasattr(runner.model,
                                            'module') else runner.model
     last = (evaluations(runner.work_dir) or [{}])[-1]
+    classes = runner.train_dataloader.dataset.metainfo.get('classes')
     return dict(model=model, metric=metric,
                 value=float(last.get(metric, float('nan'))),
                 minutes=minutes, work_dir=runner.work_dir,
-                dataset_meta=dict(classes=list(
-                    runner.train_dataloader.dataset.metainfo['classes'])))
+                dataset_meta=None if classes is None else dict(classes=list(classes)))
 
