@@ -204,8 +204,8 @@ def run_training(cfg):
                                            'module') else runner.model
     last = (evaluations(runner.work_dir) or [{}])[-1]
     classes = runner.train_dataloader.dataset.metainfo.get('classes')
+    dataset_meta = None if classes is None else dict(classes=list(classes))
     return dict(model=model, metric=metric,
                 value=float(last.get(metric, float('nan'))),
                 minutes=minutes, work_dir=runner.work_dir,
-                dataset_meta=None if classes is None else dict(classes=list(classes)))
-
+                dataset_meta=dataset_meta)
