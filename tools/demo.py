@@ -196,6 +196,10 @@ def main(argv=None):
             raise SystemExit(f'{args.config} names no compare_config to '
                              'compare with')
         configs.append(osp.normpath(osp.join(osp.dirname(args.config), twin)))
+    # The table is rewritten after every run: a later run's failure keeps
+    # the rows of those before it.
+    out = table_path(configs) if args.compare or args.seed and len(
+        args.seed) > 1 else None
     rows = []
     for seed in args.seed or [None]:
         for config in configs:
@@ -204,14 +208,24 @@ def main(argv=None):
             outcome = protocol(cfg, seed)
             rows.append(dict(outcome, seed=run_seed(cfg),
                              name=osp.splitext(osp.basename(config))[0]))
-    if args.compare or len(rows) > 1:
-        table = compare_table(rows)
-        out = osp.join('work_dirs', 'demo_' + '_vs_'.join(
-            osp.splitext(osp.basename(c))[0] for c in configs) + '.md')
-        os.makedirs(osp.dirname(out), exist_ok=True)
-        with open(out, 'w') as f:
-            f.write('\n'.join(table) + '\n')
-        _print([''] + table + [f'table: {osp.abspath(out)}'])
+            if out:
+                write_table(rows, out)
+    if out:
+        _print([''] + compare_table(rows) + [f'table: {osp.abspath(out)}'])
+
+
+def table_path(configs):
+    """Where ``main`` writes the table of runs of ``configs``:
+    ``work_dirs/demo_<name>[_vs_<name>].md``."""
+    return osp.join('work_dirs', 'demo_' + '_vs_'.join(
+        osp.splitext(osp.basename(c))[0] for c in configs) + '.md')
+
+
+def write_table(rows, path):
+    """Write ``compare_table(rows)`` to ``path`` (replaced whole)."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w') as f:
+        f.write('\n'.join(compare_table(rows)) + '\n')
 
 
 if __name__ == '__main__':

@@ -149,3 +149,27 @@ def test_compare_table_has_a_row_per_run_and_the_means():
     assert len(lines) == 2 + 3 + 1  # head, rule, runs, one mean
     assert lines[-1].startswith('| r2n | mean | 96.0 | coco/bbox_mAP | 0.750 |')
     assert all(line.count('|') == 10 for line in lines)
+
+
+def test_compare_table_keeps_the_runs_before_a_failing_one(tmp_path, monkeypatch):
+    tool = load_tool('demo')
+    outcome = dict(params=23.7, gflops=4.3, pretrain=dict(value=93.0, minutes=3.0),
+                   result=dict(metric='coco/bbox_mAP', value=0.75, minutes=9.0))
+    calls = []
+
+    def protocol(cfg, seed=None):
+        calls.append(cfg.filename)
+        if len(calls) == 2:
+            raise RuntimeError('the twin failed')
+        return dict(outcome)
+
+    monkeypatch.setattr(tool, 'protocol', protocol)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RuntimeError, match='twin failed'):
+        tool.main([str(MAIN_JOB), '--compare'])
+    table = (tmp_path / 'work_dirs' /
+             'demo_faster_rcnn_r2n50_shapes_vs_faster_rcnn_r50_shapes.md').read_text()
+    assert calls[1].endswith('faster_rcnn_r50_shapes.py')
+    lines = table.splitlines()
+    assert len(lines) == 3  # head, rule, the first run
+    assert lines[2].startswith('| faster_rcnn_r2n50_shapes | 0 | 93.0 | coco/bbox_mAP | 0.750 |')
