@@ -11,19 +11,20 @@
 #   stage 1 frozen as in the paper, BN in training mode (the pretraining's
 #   statistics are of crops, not of scenes);
 # * anchors one octave smaller (16 to 256 px), a 128-channel FPN, a 512-wide
-#   box head, 1 RoIAlign sample per bin and fewer proposals and sampled RoIs
-#   per image: a third of the compute;
-# * AdamW at 6e-4, 30 warm-up iterations and a cosine decay over 300
-#   iterations of 4 images, COCO evaluation every 100, and the demo hooks
-#   (loss/mAP plot, predictions).
+#   box head, 1 RoIAlign sample per bin, 150 proposals and 64 sampled RoIs
+#   per training image: a third of the compute;
+# * AdamW at 6e-4, 30 warm-up iterations and a cosine decay over 600
+#   iterations of 4 images (2.4 epochs: the mAP still climbs from 0.44 at
+#   300 iterations to 0.76 at 600), COCO evaluation every 200, and the demo
+#   hooks (loss/mAP plot, predictions).
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
           './_base_/shapes.py']
 
 data_root = _base_.shapes_root
 classes = _base_.shapes_classes
 image_size = _base_.shapes_data.image_size
-max_iters = 300
-val_interval = 100
+max_iters = 600
+val_interval = 200
 work_dir = 'work_dirs/demo_faster_rcnn'
 # The pretraining step (res2net_mm/demo/protocol.py; tools/demo.py runs it
 # first, once per seed) and the ResNet-50 twin of `tools/demo.py --compare`.
@@ -51,8 +52,8 @@ model = dict(
         bbox_head=dict(in_channels=128, fc_out_channels=512,
                        num_classes=len(classes))),
     train_cfg=dict(
-        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
-        rcnn=dict(sampler=dict(num=128))),
+        rpn_proposal=dict(nms_pre=500, max_per_img=150),
+        rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100)))
 
 train_pipeline = [
