@@ -198,10 +198,10 @@ def main(argv=None):
         configs.append(osp.normpath(osp.join(osp.dirname(args.config), twin)))
     # The table is rewritten after every run: a later run's failure keeps
     # the rows of those before it.
-    out = table_path(configs) if args.compare or args.seed and len(
-        args.seed) > 1 else None
+    seeds = args.seed or [None]
+    out = table_path(configs) if len(seeds) * len(configs) > 1 else None
     rows = []
-    for seed in args.seed or [None]:
+    for seed in seeds:
         for config in configs:
             cfg = build_config(args, None if config == args.config else
                                config, seed)
@@ -209,9 +209,9 @@ def main(argv=None):
             rows.append(dict(outcome, seed=run_seed(cfg),
                              name=osp.splitext(osp.basename(config))[0]))
             if out:
-                write_table(rows, out)
+                table = write_table(rows, out)
     if out:
-        _print([''] + compare_table(rows) + [f'table: {osp.abspath(out)}'])
+        _print([''] + table + [f'table: {osp.abspath(out)}'])
 
 
 def table_path(configs):
@@ -222,10 +222,13 @@ def table_path(configs):
 
 
 def write_table(rows, path):
-    """Write ``compare_table(rows)`` to ``path`` (replaced whole)."""
+    """Write ``compare_table(rows)`` to ``path`` (replaced whole) and
+    return its lines."""
+    table = compare_table(rows)
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     with open(path, 'w') as f:
-        f.write('\n'.join(compare_table(rows)) + '\n')
+        f.write('\n'.join(table) + '\n')
+    return table
 
 
 if __name__ == '__main__':
