@@ -27,7 +27,7 @@ shapes_root = 'data/shapes/'
 shapes_data = dict(num_train=1000, num_val=100, image_size=192, seed=0)
 data_root = shapes_root
 input_size = 128
-max_iters = 300
+max_iters = 500
 val_interval = 100
 # The pretraining step (res2net_mm/demo/protocol.py), run first by
 # tools/demo.py.

@@ -19,7 +19,7 @@ _base_ = [
 
 data_root = _base_.shapes_root
 metainfo = dict(from_file=_base_.shapes_keypoint_metainfo)
-max_iters = 300
+max_iters = 450
 val_interval = 100
 # The pretraining step (res2net_mm/demo/protocol.py), run first by
 # tools/demo.py.
