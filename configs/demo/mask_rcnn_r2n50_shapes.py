@@ -3,16 +3,12 @@
 # shapes on a 2-core CPU in minutes; COCO bbox and segm mAP on the held-out
 # val split (docs/demos.md).
 #
-# The Faster R-CNN demo (same data, backbone, optimizer) plus the mask branch
-# of mmdet's Mask R-CNN (mmdet::_base_/models/mask-rcnn_r50_fpn.py), narrowed
-# like the box branch to the demo's 128-channel FPN, on a shorter schedule
-# (300 iterations of 4 images, for <= 10 minutes with the mask branch) with
-# 300 proposals and 128 sampled RoIs per training image (the Faster R-CNN
-# demo's 150 and 64 came after this demo's numbers were measured).
+# The Faster R-CNN demo (same data, backbone, optimizer, schedule, proposals
+# and sampled RoIs) plus the mask branch of mmdet's Mask R-CNN
+# (mmdet::_base_/models/mask-rcnn_r50_fpn.py), narrowed like the box branch
+# to the demo's 128-channel FPN.
 _base_ = './faster_rcnn_r2n50_shapes.py'
 
-max_iters = 300
-val_interval = 100
 work_dir = 'work_dirs/demo_mask_rcnn'
 compare_config = None  # no ResNet-50 twin
 
@@ -33,8 +29,7 @@ model = dict(
             num_classes=len(_base_.classes),
             loss_mask=dict(
                 type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
-    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=300),
-                   rcnn=dict(sampler=dict(num=128), mask_size=28)),
+    train_cfg=dict(rcnn=dict(mask_size=28)),
     test_cfg=dict(rcnn=dict(mask_thr_binary=0.5)))
 
 train_dataloader = dict(dataset=dict(dataset=dict(pipeline=[
@@ -47,10 +42,6 @@ train_dataloader = dict(dataset=dict(dataset=dict(pipeline=[
 val_evaluator = dict(metric=['bbox', 'segm'])
 test_evaluator = val_evaluator
 
-train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
-param_scheduler = [_base_.param_scheduler[0],
-                   dict(_base_.param_scheduler[1], end=max_iters)]
-default_hooks = dict(checkpoint=dict(interval=max_iters))
 custom_hooks = [
     dict(type='res2net_mm.CurvePlotHook',
          metrics=('coco/bbox_mAP', 'coco/segm_mAP', 'coco/segm_mAP_50')),
