@@ -266,19 +266,17 @@ def write_derived(root, manifest, write):
         manifest (dict): What it is made from (JSON-serialisable).
         write (callable): Writes the content into the folder it is given.
     """
-    try:
-        if json.loads((root / 'manifest.json').read_text()) == manifest:
-            return
-    except (OSError, ValueError):
-        pass
-    _replace(root, manifest, write, foreign_ok=True)
+    if _read_manifest(root) != manifest:
+        _replace(root, manifest, write, foreign_ok=True)
 
 
 def _replace(root, manifest, write, foreign_ok):
     """Make ``root`` anew: ``write(folder)`` fills a staging folder beside it
     (named with the process id, so that processes never share one), the
     manifest is added, and the folder replaces ``root`` at the end, so that
-    a crash leaves the old folder or none.
+    a crash leaves the old folder or none. Where another process has made
+    ``root`` with the same manifest meanwhile, its folder stays and the
+    staging folder is removed.
 
     Raises:
         FileExistsError: If ``foreign_ok`` is False and ``root`` is a
@@ -293,5 +291,18 @@ def _replace(root, manifest, write, foreign_ok):
     shutil.rmtree(staging, ignore_errors=True)
     write(staging)
     (staging / 'manifest.json').write_text(json.dumps(manifest))
+    if _read_manifest(root) == manifest:
+        # Another process (a second demo started at the same time) finished
+        # the same folder meanwhile and may be reading it: keep that one.
+        shutil.rmtree(staging)
+        return
     shutil.rmtree(root, ignore_errors=True)
     staging.rename(root)
+
+
+def _read_manifest(root):
+    """``root/manifest.json`` as a dict, or None where it cannot be read."""
+    try:
+        return json.loads((root / 'manifest.json').read_text())
+    except (OSError, ValueError):
+        return None

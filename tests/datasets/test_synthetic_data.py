@@ -2,6 +2,7 @@
 determinism, COCO validity, keypoints, label maps, idempotence, and loading by
 mmdet, mmseg and mmpose."""
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +200,31 @@ def test_other_params_regenerate_cleanly(tmp_path):
     manifest = json.loads(Path(paths['manifest']).read_text())
     assert manifest['params']['num_train'] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ['data']
+
+
+def test_a_concurrent_generation_of_the_same_data_is_kept(tmp_path, monkeypatch):
+    """Two demos started together both generate: the one that finishes second
+    keeps the first one's folder, which the first may already be reading,
+    instead of deleting and replacing it."""
+    from res2net_mm.datasets import synthetic
+    params = dict(num_train=2, num_val=1, image_size=64)
+    other = tmp_path / 'other'
+    generate_shapes(other, **params)
+    root = tmp_path / 'data'
+    write_coco = synthetic._write_coco
+    stamps = {}
+
+    def other_process_finishes_first(*args):
+        if not root.exists():  # the other process's final rename
+            shutil.copytree(other, root)
+            stamps.update({p: p.stat().st_ino for p in root.rglob('*')})
+        write_coco(*args)
+
+    monkeypatch.setattr(synthetic, '_write_coco', other_process_finishes_first)
+    paths = generate_shapes(root, **params)
+    assert stamps and {p: p.stat().st_ino for p in root.rglob('*')} == stamps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['data', 'other']
+    assert Path(paths['images_train'], '000002.jpg').is_file()
 
 
 def test_refuses_foreign_folder_and_bad_arguments(tmp_path):
