@@ -4,7 +4,8 @@
 
     saliency/{train,val}/<stem>.png   uint8 mask (mode 'L'): 255 where the
                                       largest shape of the image shows, else 0
-    saliency/manifest.json            the shapes manifest they were made from
+    saliency/manifest.json            {"shapes": the shapes manifest they
+                                      were made from}
 
 "Largest" is by the (amodal) polygon area of the COCO annotations; the
 mask is where the label map shows that shape: pixels whose centre lies in
@@ -13,7 +14,6 @@ is not salient). ``type='res2net_mm.ShapesSaliencyDataset'`` makes the
 shapes and the masks on first use, then builds the wrapped dataset.
 """
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from mmengine.dist import barrier, is_main_process
 from PIL import Image
 
 from ..registry import DATASETS
-from .synthetic import build_shapes_dataset, generate_shapes
+from .synthetic import build_shapes_dataset, generate_shapes, write_derived
 
 SPLITS = ('train', 'val')
 
@@ -58,30 +58,30 @@ def make_shapes_saliency(shapes):
     Returns:
         dict[str, str]: ``saliency_train`` and ``saliency_val`` folders.
     """
-    root = Path(shapes['root'])
-    out = root / 'saliency'
+    out = Path(shapes['root']) / 'saliency'
     folders = {f'saliency_{split}': str(out / split) for split in SPLITS}
-    manifest = Path(shapes['manifest']).read_text()
-    done = out / 'manifest.json'
-    if done.is_file() and done.read_text() == manifest:
-        return folders
-    staging = root / '.saliency.partial'
-    shutil.rmtree(staging, ignore_errors=True)
-    for split in SPLITS:
-        coco = json.loads(Path(shapes[f'instances_{split}']).read_text())
-        per_image = {image['id']: [] for image in coco['images']}
-        for ann in coco['annotations']:
-            per_image[ann['image_id']].append(ann)
-        (staging / split).mkdir(parents=True)
-        for image in coco['images']:
-            stem = Path(image['file_name']).stem
-            label_map = np.asarray(Image.open(Path(shapes[f'segmentation_{split}']) / f'{stem}.png'))
-            mask = salient_mask(per_image[image['id']], label_map)
-            Image.fromarray(mask.astype(np.uint8) * 255).save(staging / split / f'{stem}.png')
-    (staging / 'manifest.json').write_text(manifest)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
+    manifest = dict(shapes=json.loads(Path(shapes['manifest']).read_text()))
+
+    def write(folder):
+        for split in SPLITS:
+            _write_split(shapes, split, folder / split)
+
+    write_derived(out, manifest, write)
     return folders
+
+
+def _write_split(shapes, split, folder):
+    """Write the saliency masks of one split into ``folder``."""
+    coco = json.loads(Path(shapes[f'instances_{split}']).read_text())
+    per_image = {image['id']: [] for image in coco['images']}
+    for ann in coco['annotations']:
+        per_image[ann['image_id']].append(ann)
+    folder.mkdir(parents=True)
+    for image in coco['images']:
+        stem = Path(image['file_name']).stem
+        label_map = np.asarray(Image.open(Path(shapes[f'segmentation_{split}']) / f'{stem}.png'))
+        mask = salient_mask(per_image[image['id']], label_map)
+        Image.fromarray(mask.astype(np.uint8) * 255).save(folder / f'{stem}.png')
 
 
 @DATASETS.register_module(name='ShapesSaliencyDataset')

@@ -131,11 +131,8 @@ def _layout(root):
 
 def _is_generated(paths, manifest):
     """Whether ``paths`` hold a complete dataset made with ``manifest``."""
-    try:
-        found = json.loads(Path(paths['manifest']).read_text())
-    except (OSError, ValueError):
-        return False
-    return found == manifest and all(map(os.path.exists, paths.values()))
+    return (_read_manifest(Path(paths['root'])) == manifest
+            and all(map(os.path.exists, paths.values())))
 
 
 def _write_split(paths, split, num_images, size, seed):
