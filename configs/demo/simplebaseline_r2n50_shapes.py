@@ -19,8 +19,8 @@ _base_ = [
 
 data_root = _base_.shapes_root
 metainfo = dict(from_file=_base_.shapes_keypoint_metainfo)
-max_iters = 450
-val_interval = 100
+max_iters = 600
+val_interval = 150
 # The pretraining step (res2net_mm/demo/protocol.py), run first by
 # tools/demo.py.
 pretrain_config = './cls_r2n50_shapes.py'

@@ -8,7 +8,7 @@ evaluator's ``ann_file`` and mmpose's ``bbox_file`` are relative to the
 current directory. Remote paths (``s3://...``) are not checked, nor are
 the datasets mmpretrain downloads on first use (CIFAR, MNIST), nor the
 paths under a folder a dataset generates on first use (the synthetic shapes
-and the crops and saliency masks made from them, ``GENERATED``).
+and the crops, CAM scenes and saliency masks made from them, ``GENERATED``).
 """
 import os.path as osp
 
@@ -17,7 +17,8 @@ DOWNLOADED = ('CIFAR10', 'CIFAR100', 'MNIST', 'FashionMNIST')  # download=True b
 # dataset types that write their data on first use -> the key path of the folder
 GENERATED = {'ShapesDataset': ('dataset', 'data_root'),
              'ShapesSaliencyDataset': ('dataset', 'data_root'),
-             'ShapeCropsDataset': ('shapes_root', )}
+             'ShapeCropsDataset': ('shapes_root', ),
+             'ShapeScenesDataset': ('shapes_root', )}
 
 
 class DatasetNotFoundError(FileNotFoundError):

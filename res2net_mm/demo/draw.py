@@ -149,14 +149,19 @@ def draw_keypoints(ax, sample, meta, margin=0.25):
 
 
 def draw_classification(ax, sample, meta):
-    """The image, titled with the predicted class and score, green when it
-    is the ground truth's class, red (naming the truth) when not."""
+    """The image, titled with the predicted class(es) and score(s), green
+    when they are the ground truth's, red (naming the truth) when not. A
+    multi-label sample predicts every class above its threshold, maybe none."""
     ax.imshow(_image(sample))
     classes = meta['classes']
-    pred, truth = int(sample.pred_label), int(sample.gt_label)
-    score = float(sample.pred_score[pred])
-    text = f'{classes[pred]} {score:.2f}' + ('' if pred == truth else f' ({classes[truth]})')
-    ax.set_title(text, fontsize=7, color='green' if pred == truth else 'red')
+    pred = [int(i) for i in _numpy(sample.pred_label).reshape(-1)]
+    truth = [int(i) for i in _numpy(sample.gt_label).reshape(-1)]
+    scores = _numpy(sample.pred_score)
+    text = ', '.join(f'{classes[i]} {float(scores[i]):.2f}' for i in pred) or 'none'
+    right = sorted(pred) == sorted(truth)
+    if not right:
+        text += ' (' + ', '.join(classes[i] for i in truth) + ')'
+    ax.set_title(text, fontsize=7, color='green' if right else 'red')
 
 
 LEGENDS = dict(

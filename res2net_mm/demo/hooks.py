@@ -161,28 +161,28 @@ class PredictionGridHook(Hook):
         self.samples += [sample.cpu() for sample in (outputs or [])[:missing]]
 
     def after_val_epoch(self, runner, metrics=None):
-        self._save(runner, runner.val_loop, metrics)
+        self._save(runner, runner.val_loop, metrics, f'iteration {runner.iter}')
 
     before_test_epoch = before_val_epoch
     after_test_iter = after_val_iter
 
     def after_test_epoch(self, runner, metrics=None):
-        self._save(runner, runner.test_loop, metrics)
+        self._save(runner, runner.test_loop, metrics, 'test')  # runner.iter is 0 there
 
     def after_run(self, runner):
         if self.path:
             runner.logger.info(f'predictions vs ground truth: {self.path}')
 
-    def _save(self, runner, loop, metrics):
-        """Draw the kept samples; the title names the iteration and the
-        first metric."""
+    def _save(self, runner, loop, metrics, stage):
+        """Draw the kept samples; the title names the stage (the training
+        iteration, or 'test') and the first metric."""
         if not is_main_process() or not self.samples:
             return
         metrics = metrics or {}
         name = self.metric or next(iter(metrics), None)
         score = (f', {name} {_float(metrics[name]):.3f}'
                  if name in metrics else '')
-        title = f'{runner.experiment_name}: iteration {runner.iter}{score}'
+        title = f'{runner.experiment_name}: {stage}{score}'
         meta = loop.dataloader.dataset.metainfo
         self.path = osp.join(runner.work_dir, self.out_file)
         save_grid(self.samples, meta, self.path, title, cols=self.cols,

@@ -107,3 +107,43 @@ def test_tool_folder_target_errors(random_checkpoint, tmp_path, checkpoint, mess
     with pytest.raises(SystemExit, match=message):
         vis_cam.main([str(images), '--target-class', 'folder', '--grid-images', '0',
                       '--model', R2N50, checkpoint])
+
+
+def test_scene_labels_are_the_classes_each_label_map_shows(tiny_shapes, scenes):
+    """cam/labels_<split>.json (the CAM demo classifiers' data): every scene
+    once, with the classes present in its label map, by sorted name."""
+    coco = json.loads(Path(tiny_shapes['instances_train']).read_text())
+    names = {c['id']: c['name'] for c in coco['categories']}
+    for split in ('train', 'val'):
+        written = json.loads(Path(scenes[f'labels_{split}']).read_text())
+        assert written['metainfo'] == dict(classes=SORTED_CLASSES)
+        expected = {}
+        for label_file in Path(tiny_shapes[f'segmentation_{split}']).glob('*.png'):
+            present = np.unique(np.asarray(Image.open(label_file)))
+            expected[f'images/{split}/{label_file.stem}.jpg'] = sorted(
+                SORTED_CLASSES.index(names[int(i)]) for i in present if i)
+        assert {d['img_path']: d['gt_label'] for d in written['data_list']} == expected
+        assert len(written['data_list']) == len(expected)
+        assert any(len(labels) > 1 for labels in expected.values())
+
+
+def test_scenes_dataset_reads_the_labels_and_checks_its_paths(tiny_shapes, scenes):
+    from res2net_mm.datasets.cam_scenes import build_shape_scenes_dataset
+    shapes_root = str(Path(tiny_shapes['root']))
+    params = json.loads(Path(tiny_shapes['manifest']).read_text())['params']
+    pytest.importorskip('mmpretrain')
+    dataset = build_shape_scenes_dataset(
+        dict(type='mmpretrain.MultiLabelDataset', data_root=shapes_root,
+             ann_file='cam/labels_val.json'), shapes_root, **params)
+    written = json.loads(Path(scenes['labels_val']).read_text())['data_list']
+    assert len(dataset) == len(written)
+    first = dataset.get_data_info(0)
+    assert first['img_path'] == str(Path(shapes_root) / written[0]['img_path'])
+    assert list(first['gt_label']) == written[0]['gt_label']
+    assert list(dataset.metainfo['classes']) == SORTED_CLASSES
+    with pytest.raises(ValueError, match='dataset.data_root must be shapes_root'):
+        build_shape_scenes_dataset(dict(type='MultiLabelDataset', data_root='elsewhere',
+                                        ann_file='cam/labels_val.json'), shapes_root, **params)
+    with pytest.raises(ValueError, match=r"ann_file must be one of .*got 'cam/x.json'"):
+        build_shape_scenes_dataset(dict(type='MultiLabelDataset', data_root=shapes_root,
+                                        ann_file='cam/x.json'), shapes_root, **params)

@@ -32,14 +32,17 @@ METRICS = {
     'cls_r2n50_shapes.py': 'accuracy/top1',
     'cls_r50_shapes.py': 'accuracy/top1',
     'dss_r2n50_shapes.py': 'saliency/maxF',
+    'cam_r2n50_shapes.py': 'multi-label/mAP',
+    'cam_r50_shapes.py': 'multi-label/mAP',
 }
 # Demo configs of a ResNet twin: the same recipe, another backbone.
 TWINS = {'cls_r50_shapes.py': 'cls_r2n50_shapes.py',
+         'cam_r50_shapes.py': 'cam_r2n50_shapes.py',
          'faster_rcnn_r50_shapes.py': 'faster_rcnn_r2n50_shapes.py'}
 # Keys in which a twin may differ from its Res2Net config.
 TWIN_KEYS = ('work_dir', 'pretrain_config', 'compare_config')
 SHAPES_TYPES = ('res2net_mm.ShapesDataset', 'res2net_mm.ShapesSaliencyDataset',
-                'res2net_mm.ShapeCropsDataset')
+                'res2net_mm.ShapeCropsDataset', 'res2net_mm.ShapeScenesDataset')
 TINY = dict(num_train=6, num_val=3, image_size=96, seed=3)
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # pycocotools' mask decoding warns under numpy 2; not ours to fix.
