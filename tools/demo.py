@@ -47,7 +47,9 @@ def parse_args(argv=None):
                         help='also run the config\'s ResNet-50 twin '
                         '(compare_config) and print both side by side')
     parser.add_argument('--work-dir', help='default: the config\'s work_dir, '
-                        'else work_dirs/<config name>')
+                        'else work_dirs/<config name>; with --compare, each '
+                        'config runs into <work dir>/<config name>, and the '
+                        'table is written there')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='key=value overrides of the config')
     args = parser.parse_args(argv)
@@ -59,13 +61,15 @@ def parse_args(argv=None):
 
 def build_config(args, config=None, seed=None):
     """The config of ``args`` (or ``config``) with its overrides, seed and
-    work dir applied; a given seed runs into ``<work dir>/seed<N>``."""
+    work dir applied: ``--work-dir`` (``<work dir>/<config name>`` with
+    ``--compare``, so that the twin does not run into its own config's
+    work dir); a given seed runs into ``<work dir>/seed<N>``."""
     cfg = Config.fromfile(config or args.config)
     cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir and config is None:
-        cfg.work_dir = args.work_dir
+    name = osp.splitext(osp.basename(cfg.filename))[0]
+    if args.work_dir:
+        cfg.work_dir = osp.join(args.work_dir, name) if args.compare else args.work_dir
     elif cfg.get('work_dir') is None:
-        name = osp.splitext(osp.basename(cfg.filename))[0]
         cfg.work_dir = osp.join('work_dirs', name)
     return set_seed(cfg, seed)
 
@@ -199,7 +203,7 @@ def main(argv=None):
     # The table is rewritten after every run: a later run's failure keeps
     # the rows of those before it.
     seeds = args.seed or [None]
-    out = table_path(configs) if len(seeds) * len(configs) > 1 else None
+    out = table_path(configs, args.work_dir) if len(seeds) * len(configs) > 1 else None
     rows = []
     for seed in seeds:
         for config in configs:
@@ -214,10 +218,10 @@ def main(argv=None):
         _print([''] + table + [f'table: {osp.abspath(out)}'])
 
 
-def table_path(configs):
+def table_path(configs, work_dir=None):
     """Where ``main`` writes the table of runs of ``configs``:
-    ``work_dirs/demo_<name>[_vs_<name>].md``."""
-    return osp.join('work_dirs', 'demo_' + '_vs_'.join(
+    ``<work_dir or work_dirs>/demo_<name>[_vs_<name>].md``."""
+    return osp.join(work_dir or 'work_dirs', 'demo_' + '_vs_'.join(
         osp.splitext(osp.basename(c))[0] for c in configs) + '.md')
 
 

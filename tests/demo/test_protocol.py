@@ -151,25 +151,50 @@ def test_compare_table_has_a_row_per_run_and_the_means():
     assert all(line.count('|') == 10 for line in lines)
 
 
-def test_compare_table_keeps_the_runs_before_a_failing_one(tmp_path, monkeypatch):
-    tool = load_tool('demo')
+def _fake_protocol(tool, monkeypatch, calls, fail_at=None):
+    """Replace the demo tool's protocol by one that records each run's
+    config in ``calls`` and returns a fixed outcome (raises on run
+    ``fail_at``)."""
     outcome = dict(params=23.7, gflops=4.3, pretrain=dict(value=93.0, minutes=3.0),
                    result=dict(metric='coco/bbox_mAP', value=0.75, minutes=9.0))
-    calls = []
 
     def protocol(cfg, seed=None):
-        calls.append(cfg.filename)
-        if len(calls) == 2:
+        calls.append(cfg)
+        if len(calls) == fail_at:
             raise RuntimeError('the twin failed')
         return dict(outcome)
 
     monkeypatch.setattr(tool, 'protocol', protocol)
+
+
+def test_compare_table_keeps_the_runs_before_a_failing_one(tmp_path, monkeypatch):
+    tool = load_tool('demo')
+    calls = []
+    _fake_protocol(tool, monkeypatch, calls, fail_at=2)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RuntimeError, match='twin failed'):
         tool.main([str(MAIN_JOB), '--compare'])
     table = (tmp_path / 'work_dirs' /
              'demo_faster_rcnn_r2n50_shapes_vs_faster_rcnn_r50_shapes.md').read_text()
-    assert calls[1].endswith('faster_rcnn_r50_shapes.py')
+    assert calls[1].filename.endswith('faster_rcnn_r50_shapes.py')
     lines = table.splitlines()
     assert len(lines) == 3  # head, rule, the first run
     assert lines[2].startswith('| faster_rcnn_r2n50_shapes | 0 | 93.0 | coco/bbox_mAP | 0.750 |')
+
+
+def test_compare_with_a_work_dir_runs_each_config_into_its_own_folder(tmp_path, monkeypatch):
+    """--work-dir with --compare: the twin does not run into (and replace the
+    checkpoints of) its own config's default work dir."""
+    tool = load_tool('demo')
+    calls = []
+    _fake_protocol(tool, monkeypatch, calls)
+    monkeypatch.chdir(tmp_path)
+    tool.main([str(MAIN_JOB), '--compare', '--work-dir', 'mine'])
+    assert [c.work_dir for c in calls] == ['mine/faster_rcnn_r2n50_shapes',
+                                           'mine/faster_rcnn_r50_shapes']
+    assert (tmp_path / 'mine' / 'demo_faster_rcnn_r2n50_shapes_vs_faster_rcnn_r50_shapes.md'
+            ).is_file()
+    assert not (tmp_path / 'work_dirs').exists()
+    calls.clear()
+    tool.main([str(MAIN_JOB), '--work-dir', 'alone'])  # without --compare: the folder itself
+    assert [c.work_dir for c in calls] == ['alone']
