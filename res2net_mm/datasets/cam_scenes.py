@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ..registry import DATASETS
-from .synthetic import SHAPE_CLASSES, prepare_shapes, write_derived
+from .synthetic import SHAPE_CLASSES, prepare_shapes, require_data_root, write_derived
 
 CAM_SCENES_VERSION = 2
 SPLIT = 'val'
@@ -114,9 +114,7 @@ def build_shape_scenes_dataset(dataset, shapes_root, num_train=200, num_val=50,
         ...                  ann_file='cam/labels_train.json'))
     """
     root = Path(shapes_root).resolve()
-    if Path(dataset.get('data_root', '')).resolve() != root:
-        raise ValueError(f'res2net_mm.ShapeScenesDataset: dataset.data_root must be '
-                         f'shapes_root ({root}), got {dataset.get("data_root")!r}')
+    require_data_root('ShapeScenesDataset', dataset, root, f'shapes_root ({root})')
     names = [f'cam/labels_{split}.json' for split in LABEL_SPLITS]
     if dataset.get('ann_file') not in names:
         raise ValueError(f'res2net_mm.ShapeScenesDataset: dataset.ann_file must be one of '

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..registry import DATASETS
-from .synthetic import SHAPE_CLASSES, prepare_shapes, write_derived
+from .synthetic import SHAPE_CLASSES, prepare_shapes, require_data_root, write_derived
 
 CROPS_VERSION = 1
 CROP_SIZE = 64
@@ -130,10 +130,8 @@ def build_shape_crops_dataset(dataset, shapes_root, num_train=200, num_val=50,
         ...                  data_prefix='train', with_label=True))
     """
     crops_root = Path(shapes_root).resolve() / 'crops'
-    if Path(dataset.get('data_root', '')).resolve() != crops_root:
-        raise ValueError(f'res2net_mm.ShapeCropsDataset: dataset.data_root must be '
-                         f'{crops_root} (the crops of shapes_root), got '
-                         f'{dataset.get("data_root")!r}')
+    require_data_root('ShapeCropsDataset', dataset, crops_root,
+                      f'{crops_root} (the crops of shapes_root)')
     prepare_shapes(shapes_root, derive=generate_shape_crops, num_train=num_train,
                    num_val=num_val, image_size=image_size, seed=seed)
     return DATASETS.build(dataset)

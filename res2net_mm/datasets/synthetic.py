@@ -297,6 +297,19 @@ def _replace(root, manifest, write, foreign_ok):
     staging.rename(root)
 
 
+def require_data_root(type_name, dataset, expected, described):
+    """Check that the wrapped ``dataset`` config of a generating dataset
+    type reads from ``expected`` (a resolved Path), the folder it writes.
+
+    Raises:
+        ValueError: Naming ``type_name``, the expected folder
+            (``described``) and the value found.
+    """
+    if Path(dataset.get('data_root', '')).resolve() != expected:
+        raise ValueError(f'res2net_mm.{type_name}: dataset.data_root must be {described}, '
+                         f'got {dataset.get("data_root")!r}')
+
+
 def _read_manifest(root):
     """``root/manifest.json`` as a dict, or None where it cannot be read."""
     try:
