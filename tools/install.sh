@@ -98,7 +98,7 @@ mmcv_pin=$(pin mmcv)
 key="${mmcv_pin#mmcv==}-torch${torch_v}-${abi}-cuda${RES2NET_MM_CUDA:-0}"
 wheel_dir=$cache/wheels/mmcv-$key
 if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
-    log "building $mmcv_pin with compiled ops for torch $torch_v/$abi (about 12 min on 2 cores)"
+    log "building $mmcv_pin with compiled ops for torch $torch_v/$abi (about 9 min on 2 cores)"
     mkdir -p "$wheel_dir.tmp"
     if [ "${RES2NET_MM_CUDA:-0}" = 1 ]; then export FORCE_CUDA=1; fi
     src=$(mktemp -d)
@@ -106,7 +106,9 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     tar xzf "$src"/mmcv-*.tar.gz -C "$src"
     # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$src"/mmcv-*/setup.py
-    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    # Python's own CFLAGS ask for debug info (-g): over torch's headers that
+    # is ~40% of each file's compile time and 98% of the object's size.
+    CFLAGS="${CFLAGS:-} -g0" MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
         pip wheel -q --no-build-isolation --no-deps -w "$wheel_dir.tmp" "$src"/mmcv-*/
     rm -rf "$src"
     rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"
@@ -126,7 +128,7 @@ xt_dir=$cache/wheels/xtcocotools-${np_v}-${abi}
 if ! ls "$xt_dir"/xtcocotools-*.whl >/dev/null 2>&1; then
     log "building $(pin xtcocotools) against numpy $np_v"
     mkdir -p "$xt_dir.tmp"
-    pip wheel -q --no-build-isolation --no-binary xtcocotools --no-deps \
+    CFLAGS="${CFLAGS:-} -g0" pip wheel -q --no-build-isolation --no-binary xtcocotools --no-deps \
         -w "$xt_dir.tmp" "$(pin xtcocotools)"
     rm -rf "$xt_dir" && mv "$xt_dir.tmp" "$xt_dir"
 fi
