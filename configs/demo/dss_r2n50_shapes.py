@@ -3,11 +3,13 @@
 # shapes on a 2-core CPU in minutes: the largest
 # shape of each image is salient (its visible pixels are the mask,
 # res2net_mm/datasets/shapes_saliency.py); max F-measure and MAE on the
-# held-out val split (docs/demos.md).
+# held-out val images (docs/demos.md).
 #
 # Changes to configs/dss_r2n50_msrab.py, for a few CPU minutes:
 # * data: the 192x192 shapes with their saliency masks, resized to 128x128
-#   (2.25x fewer pixels per step), batches of 4, flipped;
+#   (2.25x fewer pixels per step), batches of 4, flipped; the images with one
+#   salient object (largest shape >= 2x the pixels of any other), as MSRA-B
+#   holds the images whose labellers agreed on one (saliency/splits/*.txt);
 # * backbone: from the pretraining step (Pretrained init), BatchNorm trained
 #   (the recipe freezes ImageNet statistics; those of the shape crops are
 #   not the scenes');
@@ -63,7 +65,7 @@ def shapes_split(split, pipeline):
         type='res2net_mm.ShapesSaliencyDataset',
         **shapes_data,
         dataset=dict(type='res2net_mm.SaliencyDataset', data_root=data_root,
-                     ann_file=f'splits/{split}.txt',
+                     ann_file=f'saliency/splits/{split}.txt',
                      data_prefix=dict(img_path=f'images/{split}',
                                       seg_map_path=f'saliency/{split}'),
                      test_mode=split == 'val', pipeline=pipeline))

@@ -4,14 +4,24 @@
 
     saliency/{train,val}/<stem>.png   uint8 mask (mode 'L'): 255 where the
                                       largest shape of the image shows, else 0
+    saliency/splits/{train,val}.txt   the stems of the images with one salient
+                                      object (below)
     saliency/manifest.json            {"shapes": the shapes manifest they
-                                      were made from}
+                                      were made from, "dominance": DOMINANCE}
 
 "Largest" is by the (amodal) polygon area of the COCO annotations; the
 mask is where the label map shows that shape: pixels whose centre lies in
 its polygon and whose label is its class (so a later shape drawn over it
 is not salient). ``type='res2net_mm.ShapesSaliencyDataset'`` makes the
 shapes and the masks on first use, then builds the wrapped dataset.
+
+An image has **one salient object** when its largest shape shows at least
+``DOMINANCE`` times the pixels of every other shape. Where a second shape is
+nearly as large, "the largest is salient" is a coin toss that no model can
+learn. MSRA-B, the DSS training set, was chosen the same way: the images
+whose labellers agreed on one salient object (Liu et al., "Learning to
+Detect a Salient Object", CVPR 2007). The list files hold those images
+(about two thirds at 2x); the demo trains and scores on them.
 """
 import json
 from pathlib import Path
@@ -25,6 +35,7 @@ from ..registry import DATASETS
 from .synthetic import build_shapes_dataset, generate_shapes, write_derived
 
 SPLITS = ('train', 'val')
+DOMINANCE = 2.0
 
 
 def polygon_mask(polygons, height, width):
@@ -38,14 +49,29 @@ def polygon_mask(polygons, height, width):
     return inside.reshape(height, width)
 
 
+def visible_mask(annotation, label_map):
+    """The mask (bool) of the pixels where the label map shows one
+    annotation's shape: centre in its polygon, label its class."""
+    inside = polygon_mask(annotation['segmentation'], *label_map.shape)
+    return inside & (label_map == annotation['category_id'])
+
+
 def salient_mask(annotations, label_map):
     """The mask (bool) of the largest of one image's annotations where the
     label map shows it; all False when the image has none."""
     if not annotations:
         return np.zeros(label_map.shape, bool)
-    largest = max(annotations, key=lambda ann: ann['area'])
-    inside = polygon_mask(largest['segmentation'], *label_map.shape)
-    return inside & (label_map == largest['category_id'])
+    return visible_mask(max(annotations, key=lambda ann: ann['area']), label_map)
+
+
+def has_one_salient_object(annotations, label_map, dominance=DOMINANCE):
+    """Whether the salient mask of an image (its largest shape's visible
+    pixels) is not empty and holds at least ``dominance`` times the visible
+    pixels of each other shape."""
+    salient = int(salient_mask(annotations, label_map).sum())
+    largest = max(annotations, key=lambda ann: ann['area'], default=None)
+    others = [int(visible_mask(ann, label_map).sum()) for ann in annotations if ann is not largest]
+    return salient > 0 and all(salient >= dominance * count for count in others)
 
 
 def make_shapes_saliency(shapes):
@@ -60,28 +86,35 @@ def make_shapes_saliency(shapes):
     """
     out = Path(shapes['root']) / 'saliency'
     folders = {f'saliency_{split}': str(out / split) for split in SPLITS}
-    manifest = dict(shapes=json.loads(Path(shapes['manifest']).read_text()))
+    manifest = dict(shapes=json.loads(Path(shapes['manifest']).read_text()),
+                    dominance=DOMINANCE)
 
     def write(folder):
+        (folder / 'splits').mkdir(parents=True)
         for split in SPLITS:
-            _write_split(shapes, split, folder / split)
+            _write_split(shapes, split, folder / split, folder / 'splits' / f'{split}.txt')
 
     write_derived(out, manifest, write)
     return folders
 
 
-def _write_split(shapes, split, folder):
-    """Write the saliency masks of one split into ``folder``."""
+def _write_split(shapes, split, folder, list_file):
+    """Write the saliency masks of one split into ``folder``, and the stems
+    of its images with one salient object into ``list_file``."""
     coco = json.loads(Path(shapes[f'instances_{split}']).read_text())
     per_image = {image['id']: [] for image in coco['images']}
     for ann in coco['annotations']:
         per_image[ann['image_id']].append(ann)
     folder.mkdir(parents=True)
+    one_object = []
     for image in coco['images']:
         stem = Path(image['file_name']).stem
         label_map = np.asarray(Image.open(Path(shapes[f'segmentation_{split}']) / f'{stem}.png'))
         mask = salient_mask(per_image[image['id']], label_map)
         Image.fromarray(mask.astype(np.uint8) * 255).save(folder / f'{stem}.png')
+        if has_one_salient_object(per_image[image['id']], label_map):
+            one_object.append(stem)
+    list_file.write_text(''.join(f'{stem}\n' for stem in one_object))
 
 
 @DATASETS.register_module(name='ShapesSaliencyDataset')
@@ -94,7 +127,8 @@ def build_shapes_saliency_dataset(dataset, num_train=200, num_val=50, image_size
     Args:
         dataset (dict): Config of the dataset to return, with ``data_root``
             (masks in ``saliency/<split>``, images in ``images/<split>``,
-            stems in ``splits/<split>.txt``).
+            stems in ``splits/<split>.txt``, those of the images with one
+            salient object in ``saliency/splits/<split>.txt``).
         num_train (int): Training images. Default: 200.
         num_val (int): Validation images. Default: 50.
         image_size (int): Side of the square images in px. Default: 192.

@@ -15,7 +15,8 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, EVALUATOR, MODELS, TRANSFORMS, init_default_scope
 from PIL import Image
 
-from res2net_mm.datasets.shapes_saliency import make_shapes_saliency, polygon_mask, salient_mask
+from res2net_mm.datasets.shapes_saliency import (has_one_salient_object, make_shapes_saliency,
+                                                 polygon_mask, salient_mask)
 from res2net_mm.cli import build_runner
 from res2net_mm.testing import load_tool, smoke_config
 
@@ -115,6 +116,48 @@ def test_polygon_and_largest_shape_masks_by_hand():
     expected[2, 2] = False
     assert np.array_equal(salient_mask(anns, label_map), expected)
     assert not salient_mask([], label_map).any()
+
+
+def test_one_salient_object_by_hand():
+    # A 2x2 square (4 px) and a 1 px shape: 4 >= 2 * 1.
+    square = [1, 1, 3, 1, 3, 3, 1, 3]
+    dot = dict(area=1.0, category_id=1, segmentation=[[4, 0, 5, 0, 5, 1, 4, 1]])
+    label_map = np.zeros((4, 5), np.uint8)
+    label_map[1:3, 1:3] = 2
+    label_map[0, 4] = 1
+    big = dict(area=4.0, category_id=2, segmentation=[square])
+    assert has_one_salient_object([big, dot], label_map)
+    assert has_one_salient_object([big], label_map)
+    # The square covered down to 3 px by a later shape: 3 < 2 * 2.
+    label_map[2, 2] = 1
+    other = dict(area=2.0, category_id=1, segmentation=[[2, 2, 3, 2, 3, 3, 2, 3], [4, 0, 5, 0, 5, 1, 4, 1]])
+    assert not has_one_salient_object([big, other], label_map)
+    assert has_one_salient_object([big, other], label_map, dominance=1.5)
+    assert not has_one_salient_object([], label_map)  # nothing is salient
+
+
+def test_shapes_saliency_lists_the_images_with_one_salient_object(tiny_shapes):
+    folders = make_shapes_saliency(tiny_shapes)
+    counts = []
+    for split in ('train', 'val'):
+        masks = Path(folders[f'saliency_{split}'])
+        listed = (masks.parent / 'splits' / f'{split}.txt').read_text().split()
+        coco = json.loads(Path(tiny_shapes[f'instances_{split}']).read_text())
+        expected = []
+        for image in coco['images']:
+            stem = Path(image['file_name']).stem
+            salient = np.asarray(Image.open(masks / f'{stem}.png')) > 0
+            labels = np.asarray(Image.open(Path(tiny_shapes[f'segmentation_{split}']) / f'{stem}.png'))
+            # Each other shape's visible pixels (polygon_mask: tested by hand).
+            anns = [a for a in coco['annotations'] if a['image_id'] == image['id']]
+            visible = [(labels == a['category_id']) & polygon_mask(a['segmentation'], *labels.shape)
+                       for a in anns]
+            others = [v.sum() for v in visible if not np.array_equal(v, salient)]
+            if salient.sum() >= 2 * max(others, default=0):
+                expected.append(stem)
+        assert listed == expected
+        counts.append((len(listed), len(coco['images'])))
+    assert 0 < sum(n for n, _ in counts) < sum(total for _, total in counts), counts
 
 
 def test_shapes_saliency_masks_are_the_largest_shape_once(tiny_shapes):
