@@ -126,7 +126,8 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
         mkdir "$src/pch"
         read -r -a torch_inc < <("$vpy" -c 'import sys, sysconfig
 from torch.utils.cpp_extension import include_paths
-print(*(f"-I{p}" for p in [*include_paths(), sys.exec_prefix + "/include", sysconfig.get_path("include")]))')
+print(*(f"-I{p}" for p in [*include_paths(), sys.exec_prefix + "/include", sysconfig.get_path("include")]))') \
+            || torch_inc=()
         # shellcheck disable=SC2086  # the flags are words
         if "${CXX:-c++}" $mmcv_cflags -fPIC -I"$common" "${torch_inc[@]}" -x c++-header \
                 "$common/pytorch_cpp_helper.hpp" -o "$src/pch/pytorch_cpp_helper.hpp.gch" \
