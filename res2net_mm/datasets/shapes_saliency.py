@@ -68,10 +68,11 @@ def has_one_salient_object(annotations, label_map, dominance=DOMINANCE):
     """Whether the salient mask of an image (its largest shape's visible
     pixels) is not empty and holds at least ``dominance`` times the visible
     pixels of each other shape."""
-    salient = int(salient_mask(annotations, label_map).sum())
-    largest = max(annotations, key=lambda ann: ann['area'], default=None)
-    others = [int(visible_mask(ann, label_map).sum()) for ann in annotations if ann is not largest]
-    return salient > 0 and all(salient >= dominance * count for count in others)
+    counts = [int(visible_mask(ann, label_map).sum()) for ann in annotations]
+    if not counts:
+        return False
+    salient = counts.pop(max(range(len(counts)), key=lambda i: annotations[i]['area']))
+    return salient > 0 and all(salient >= dominance * count for count in counts)
 
 
 def make_shapes_saliency(shapes):
