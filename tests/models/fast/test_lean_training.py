@@ -194,10 +194,11 @@ def _relative_errors(got, expected):
     assert grads.keys() == ref_grads.keys()
     errors = {f'out{i}': (a.double() - b.double()).abs().max() / b.abs().max()
               for i, (a, b) in enumerate(zip(outs, ref_outs))}
-    errors.update({n: (grads[n].double() - g.double()).abs().max() / g.abs().max()
+    # Own key prefixes: a parameter's name is also its state-dict key.
+    errors.update({f'grad {n}': (grads[n].double() - g.double()).abs().max() / g.abs().max()
                    for n, g in ref_grads.items()})
-    errors.update({n: (state[n].double() - v.double()).abs().max() / v.abs().max().clamp(min=1)
-                   for n, v in ref_state.items()})
+    errors.update({f'state {n}': (state[n].double() - v.double()).abs().max()
+                   / v.abs().max().clamp(min=1) for n, v in ref_state.items()})
     return {n: e.item() for n, e in errors.items()}
 
 
