@@ -58,7 +58,7 @@ def test_stage_outputs_equal_timm(arch, impl, randomize):
     with torch.no_grad():
         expected = timm_stage_outputs(reference, x)
         got = ours(x)
-    for e, g in zip(expected, got):
+    for e, g in zip(expected, got, strict=True):
         if impl == 'reference':
             assert torch.equal(g, e)
         else:

@@ -54,7 +54,7 @@ def test_stage_outputs_equal_timm(arch, timm_and_ours):
     ours.load_state_dict(backbone_weights(reference), strict=True)
     x = torch.randn(2, 3, 64, 32)
     with torch.no_grad():
-        for expected, got in zip(levels_of(reference, x), ours(x)):
+        for expected, got in zip(levels_of(reference, x), ours(x), strict=True):
             assert got.shape == expected.shape
             torch.testing.assert_close(got, expected, rtol=0, atol=1e-4)
             assert torch.equal(got, expected)
@@ -87,7 +87,7 @@ def test_official_checkpoint_layout_loads_through_init_cfg(arch, tmp_path, timm_
     ours.eval()
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
-        for expected, got in zip(levels_of(reference, x), ours(x)):
+        for expected, got in zip(levels_of(reference, x), ours(x), strict=True):
             assert torch.equal(got, expected)
 
 

@@ -412,7 +412,7 @@ def test_empty_batch_and_wrong_channels_behave_as_torchvision(mode, grad):
         for impl in ('reference', 'fast'):
             before = copy.deepcopy(model.state_dict())
             outs[impl] = run(model, empty, impl, grad)
-            buffers = model.state_dict()
+            buffers = copy.deepcopy(model.state_dict())  # load_state_dict copies in place
             model.load_state_dict(before)
             outs[impl + '_buffers'] = buffers
     for impl in ('reference', 'fast'):

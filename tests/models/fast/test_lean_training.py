@@ -237,7 +237,9 @@ def test_lean_training_in_float32_is_as_exact_as_the_plain_ops():
     model.init_weights()
     state64 = copy.deepcopy(model.state_dict())
     weights = [torch.randn_like(o) for o in model(x)]
-    exact = _train_step(model, state64, x, weights)
+    _plain_ops(model)
+    exact = _train_step(model, state64, x, weights)  # the reference, in float64
+    model.impl = 'fast'
     model.float()
     state32 = {n: v.float() if v.is_floating_point() else v for n, v in state64.items()}
     weights32 = [w.float() for w in weights]
@@ -335,25 +337,29 @@ def _amp_step(model, state, x, impl, dtype):
     weights = torch.Generator(x.device).manual_seed(1)
     sum((o.float() * torch.randn(o.shape, generator=weights, device=x.device)).sum()
         for o in outs).backward()
+    # Copies: .float() of a float32 tensor is the tensor itself, which the next
+    # step's load_state_dict / zero_grad would overwrite in place.
     return ([o.detach().float() for o in outs],
-            {n: p.grad.float() for n, p in model.named_parameters() if p.grad is not None},
-            {n: b.float() for n, b in model.state_dict().items() if b.is_floating_point()})
+            {n: p.grad.float().clone() for n, p in model.named_parameters() if p.grad is not None},
+            {n: b.float().clone() for n, b in model.state_dict().items() if b.is_floating_point()})
 
 
 def _l2_errors(got, expected):
     """Relative L2 error of each output, of all gradients together and of all
-    floating-point buffers together (per tensor, the gradients of a few
-    small layers are mostly low-precision noise in either path)."""
+    floating-point buffers together, and of each gradient and buffer on its
+    own (keys 'gradient NAME', 'buffer NAME')."""
     def joined(tensors, names):
         return torch.cat([tensors[n].flatten() for n in names])
 
-    errors = {f'out{i}': ((a - b).norm() / b.norm()).item()
-              for i, (a, b) in enumerate(zip(got[0], expected[0]))}
-    for i, key in ((1, 'gradients'), (2, 'buffers')):
+    def error(a, b):
+        return ((a - b).norm() / b.norm().clamp(min=1e-30)).item()
+
+    errors = {f'out{i}': error(a, b) for i, (a, b) in enumerate(zip(got[0], expected[0], strict=True))}
+    for i, key in ((1, 'gradient'), (2, 'buffer')):
         names = list(expected[i])
         assert got[i].keys() == expected[i].keys()
-        ref = joined(expected[i], names)
-        errors[key] = ((joined(got[i], names) - ref).norm() / ref.norm()).item()
+        errors[f'{key}s'] = error(joined(got[i], names), joined(expected[i], names))
+        errors.update({f'{key} {n}': error(got[i][n], expected[i][n]) for n in names})
     return errors
 
 
@@ -365,7 +371,10 @@ def test_lean_training_under_autocast_is_as_close_as_the_plain_ops(device, dtype
     low-precision conv outputs with float32 statistics, joined-input convs
     in autocast's dtype) and lands as close to float32 training as the
     plain modules under autocast do: outputs, every gradient, every BN
-    buffer (relative L2 errors within 1.25x the plain ops' own + 1e-4)."""
+    buffer (relative L2 errors within 1.25x the plain ops' own + 1e-4; per
+    gradient or buffer, where a small layer's error is mostly low-precision
+    noise in either path (~0.4 in bfloat16), within 1.6x + 1e-3: a wrong
+    gradient of one norm is an error of ~1)."""
     used = []
     apply = lean._NormReLU.apply
     monkeypatch.setattr(lean._NormReLU, 'apply', lambda *a: used.append(1) or apply(*a))
@@ -382,9 +391,11 @@ def test_lean_training_under_autocast_is_as_close_as_the_plain_ops(device, dtype
     assert not used
     ours = _l2_errors(_amp_step(model, state, x, 'fast', dtype), exact)
     assert len(used) > 50  # every BN+ReLU of the blocks and the stem
+    assert ours.keys() == plain.keys() and len(ours) > 600
     for name, error in ours.items():
-        assert error <= 1.25 * plain[name] + 1e-4, (
-            f'{name}: lean {error:.3g}, plain {plain[name]:.3g} from float32')
+        per_tensor = name.startswith(('gradient ', 'buffer '))
+        bound = 1.6 * plain[name] + 1e-3 if per_tensor else 1.25 * plain[name] + 1e-4
+        assert error <= bound, f'{name}: lean {error:.3g}, plain {plain[name]:.3g} from float32'
     assert plain['out3'] > 1e-3  # autocast did run in low precision
 
 
