@@ -134,7 +134,8 @@ def test_every_tool_command_shown_uses_real_options(tool):
     for name, args in shown_commands()[tool]:
         for arg in args:
             option = re.match(r'--[\w-]+', arg)
-            if option and not re.search(rf'{re.escape(option.group())}\b', text):
+            # the whole option (not the start of a longer one: --work in --work-dir)
+            if option and not re.search(rf'(?<![\w-]){re.escape(option.group())}(?![\w-])', text):
                 unknown.append(f'{name}: {tool} {option.group()}')
     assert unknown == []
 

@@ -38,7 +38,7 @@ TABLE_FILES = [(name, i) for name, row in WEIGHTS.items() for i in range(len(row
 # One file of each kind (official .pth, hub .safetensors and .bin, mmdet,
 # PaddleClas .pdparams) in the default suite; all of them with -m slow.
 QUICK_FILES = [('res2net50_26w_4s', 0), ('res2net50_14w_8s', 1), ('res2net50_26w_6s', 1),
-               ('res2net50_v1b_26w_4s_ssld', 0), ('res2net_dla60', 0)]
+               ('res2net101_v1b_26w_4s', 1), ('res2net50_v1b_26w_4s_ssld', 0), ('res2net_dla60', 0)]
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -337,10 +337,13 @@ def check_file_loads(server, monkeypatch, name, index):
         model = build(row['arch'], stage_pool='paddle' if spec['layout'] == 'paddle' else 'always',
                       init_cfg=init_cfg)
     model.init_weights()  # strict: every key and shape of the arch
-    for key in ('conv1.weight', 'conv1.0.weight', 'layer4.2.bn3.running_var', 'base_layer.0.weight',
-                'level5.tree2.bn3.running_var'):
-        if key in state:
-            assert torch.equal(model.state_dict()[key], state[key]), key
+    # every tensor where it belongs (strict loading checks names and shapes
+    # only: two same-shape tensors swapped would pass it)
+    loaded = model.state_dict()
+    compared = [key for key in state if key in loaded]
+    assert len(compared) == len(loaded), sorted(set(loaded) - set(compared))[:5]
+    for key in compared:
+        assert torch.equal(loaded[key], state[key]), key
     assert cached_files() == [spec['file']]
     assert sum(server.hits.values()) == 1
 

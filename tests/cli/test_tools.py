@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.fileio import load
 
 from res2net_mm.checkpoint import allow_runner_checkpoints
 from res2net_mm.cli import (COCO_ITEMS, add_dump, build_runner, enable_amp, enable_show_dir,
@@ -345,14 +346,27 @@ def test_test_tool_prints_full_coco_tables(plain_test):
     ('--deploy', 'deployed on its first batch (--deploy)')])
 def test_test_tool_treatments_give_the_same_metrics(flag, says, plain_test, interrupted_run,
                                                     tiny_config, tmp_path):
-    """The metrics of a treated model are those of the model as it is."""
-    plain_log, _ = plain_test
+    """The metrics and the predictions (boxes, scores, labels) of a treated
+    model are those of the model as it is. The 2-iteration detector's
+    metrics are all ~0, so the predictions are what can tell them apart."""
+    plain_log, plain_dir = plain_test
     code, log = run([sys.executable, 'tools/test.py', str(tiny_config),
-                     str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path), flag],
-                    tmp_path / 'test.log')
+                     str(interrupted_run / 'iter_2.pth'), '--work-dir', str(tmp_path), flag,
+                     '--out', str(tmp_path / 'preds.pkl')], tmp_path / 'test.log')
     assert code == 0, log[-3000:]
     assert says in log and says not in plain_log
     assert log[log.index('Test metrics of'):] == plain_log[plain_log.index('Test metrics of'):]
+    plain, treated = (load(str(d / 'preds.pkl')) for d in (plain_dir, tmp_path))
+    assert len(plain) == len(treated) > 0
+    boxes = 0
+    for a, b in zip(plain, treated, strict=True):
+        assert a['img_id'] == b['img_id']
+        a, b = a['pred_instances'], b['pred_instances']
+        torch.testing.assert_close(b['scores'], a['scores'], rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(b['bboxes'], a['bboxes'], rtol=1e-3, atol=1e-2)
+        assert torch.equal(b['labels'], a['labels'])
+        boxes += len(a['scores'])
+    assert boxes > 0
 
 
 def _free_port():

@@ -162,19 +162,21 @@ def test_shapes_saliency_lists_the_images_with_one_salient_object(tiny_shapes):
 
 def test_shapes_saliency_masks_are_the_largest_shape_once(tiny_shapes):
     folders = make_shapes_saliency(tiny_shapes)
-    coco = json.loads(Path(tiny_shapes['instances_val']).read_text())
-    for image in coco['images']:
-        stem = Path(image['file_name']).stem
-        mask = np.asarray(Image.open(Path(folders['saliency_val']) / f'{stem}.png'))
-        labels = np.asarray(Image.open(Path(tiny_shapes['segmentation_val']) / f'{stem}.png'))
-        anns = [a for a in coco['annotations'] if a['image_id'] == image['id']]
-        largest = max(anns, key=lambda a: a['area'])
-        assert set(np.unique(mask)) <= {0, 255} and mask.any()
-        assert (labels[mask > 0] == largest['category_id']).all()
-        # nearly all of the largest shape's visible pixels (all but edge pixels)
-        visible = (labels == largest['category_id']) & polygon_mask(
-            largest['segmentation'], *labels.shape)
-        assert np.array_equal(mask > 0, visible)
+    for split in ('train', 'val'):
+        coco = json.loads(Path(tiny_shapes[f'instances_{split}']).read_text())
+        assert coco['images']
+        for image in coco['images']:
+            stem = Path(image['file_name']).stem
+            mask = np.asarray(Image.open(Path(folders[f'saliency_{split}']) / f'{stem}.png'))
+            labels = np.asarray(Image.open(Path(tiny_shapes[f'segmentation_{split}']) / f'{stem}.png'))
+            anns = [a for a in coco['annotations'] if a['image_id'] == image['id']]
+            largest = max(anns, key=lambda a: a['area'])
+            assert set(np.unique(mask)) <= {0, 255} and mask.any()
+            assert (labels[mask > 0] == largest['category_id']).all()
+            # the largest shape's visible pixels
+            visible = (labels == largest['category_id']) & polygon_mask(
+                largest['segmentation'], *labels.shape)
+            assert np.array_equal(mask > 0, visible)
     stamp = os.stat(Path(folders['saliency_val']) / f'{stem}.png').st_mtime_ns
     assert make_shapes_saliency(tiny_shapes) == folders
     assert os.stat(Path(folders['saliency_val']) / f'{stem}.png').st_mtime_ns == stamp

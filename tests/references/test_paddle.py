@@ -133,12 +133,14 @@ def test_paddle_is_a_source_layout_only():
 
 def test_state_dict_path_converts_and_warns_too(paddle_reference):
     """load_state_dict (and so mmengine's load_checkpoint) takes .pdparams
-    tensors as they are, like load_pretrained."""
+    tensors as they are, like load_pretrained: PaddleClas's logits."""
     tensors = read_pdparams(str(paddle_reference / 'model.pdparams'))
-    backbone, _ = from_paddle(tensors)
-    model = Res2Net('res2net50_v1b_26w_4s', stage_pool='paddle')
+    _, head = from_paddle(tensors)
+    model = Res2Net('res2net50_v1b_26w_4s', stage_pool='paddle', out_indices=(3, ))
     model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith('out.')})
-    assert all(torch.equal(model.state_dict()[k], v) for k, v in backbone.items())
+    image = torch.from_numpy(np.load(paddle_reference / 'input.npy'))
+    expected = torch.from_numpy(np.load(paddle_reference / 'logits.npy'))
+    assert (logits(model.eval(), head, image) - expected).abs().max() <= 1e-4 * expected.abs().max()
     with pytest.warns(UserWarning, match="stage_pool='paddle'"):
         Res2Net('res2net50_v1b_26w_4s').load_state_dict(
             {k: v for k, v in tensors.items() if not k.startswith('out.')})

@@ -276,7 +276,8 @@ def test_impl_switch_is_validated():
 
 
 def test_public_op_fallback_when_private_ops_are_missing(monkeypatch):
-    """On a torch without the private ops, training takes the public ops:
+    """On a torch without the private ops, training takes no lean op: the
+    fast path's dispatch (channels-last, splits) over the plain modules,
     still equal to the reference."""
     monkeypatch.setattr(torch_ops, 'AVAILABLE', False)
     test_fast_equals_reference_in_training_float64(dict(arch='res2net50_26w_4s'), 'cpu')
