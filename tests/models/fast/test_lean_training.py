@@ -373,8 +373,8 @@ def test_lean_training_under_autocast_is_as_close_as_the_plain_ops(device, dtype
     plain modules under autocast do: outputs, every gradient, every BN
     buffer (relative L2 errors within 1.25x the plain ops' own + 1e-4; per
     gradient or buffer, where a small layer's error is mostly low-precision
-    noise in either path (~0.4 in bfloat16), within 1.6x + 1e-3: a wrong
-    gradient of one norm is an error of ~1)."""
+    noise in either path (up to ~0.55 in bfloat16), within 1.4x + 0.1: a
+    wrong gradient of one norm is an error of ~1)."""
     used = []
     apply = lean._NormReLU.apply
     monkeypatch.setattr(lean._NormReLU, 'apply', lambda *a: used.append(1) or apply(*a))
@@ -394,7 +394,7 @@ def test_lean_training_under_autocast_is_as_close_as_the_plain_ops(device, dtype
     assert ours.keys() == plain.keys() and len(ours) > 600
     for name, error in ours.items():
         per_tensor = name.startswith(('gradient ', 'buffer '))
-        bound = 1.6 * plain[name] + 1e-3 if per_tensor else 1.25 * plain[name] + 1e-4
+        bound = 1.4 * plain[name] + 0.1 if per_tensor else 1.25 * plain[name] + 1e-4
         assert error <= bound, f'{name}: lean {error:.3g}, plain {plain[name]:.3g} from float32'
     assert plain['out3'] > 1e-3  # autocast did run in low precision
 
