@@ -33,6 +33,12 @@ def paddle_reference(tmp_path_factory):
     return out
 
 
+def reference_io(paddle_reference):
+    """The image and PaddleClas's logits for it, as the reference run saved them."""
+    return (torch.from_numpy(np.load(paddle_reference / 'input.npy')),
+            torch.from_numpy(np.load(paddle_reference / 'logits.npy')))
+
+
 def logits(model, head, image):
     """The Res2Net_vd classifier: global average pool, then ``out``."""
     with torch.no_grad():
@@ -47,8 +53,7 @@ def test_pdparams_logits_equal_paddleclas(paddle_reference, impl):
                     init_cfg=dict(type='Pretrained', checkpoint=path))
     model.init_weights()  # strict: every tensor of the file mapped
     _, head = from_paddle(read_pdparams(path))
-    image = torch.from_numpy(np.load(paddle_reference / 'input.npy'))
-    expected = torch.from_numpy(np.load(paddle_reference / 'logits.npy'))
+    image, expected = reference_io(paddle_reference)
     got = logits(model.eval(), head, image)
     scale = expected.abs().max()
     assert scale > 1  # random weights give logits well above float noise
@@ -64,8 +69,7 @@ def test_official_numerics_differ_and_warn(paddle_reference):
     with pytest.warns(UserWarning, match="stage_pool='paddle'"):
         model.init_weights()
     _, head = from_paddle(read_pdparams(path))
-    image = torch.from_numpy(np.load(paddle_reference / 'input.npy'))
-    expected = torch.from_numpy(np.load(paddle_reference / 'logits.npy'))
+    image, expected = reference_io(paddle_reference)
     assert (logits(model.eval(), head, image) - expected).abs().max() > 1e-2 * expected.abs().max()
 
 
@@ -138,8 +142,7 @@ def test_state_dict_path_converts_and_warns_too(paddle_reference):
     _, head = from_paddle(tensors)
     model = Res2Net('res2net50_v1b_26w_4s', stage_pool='paddle', out_indices=(3, ))
     model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith('out.')})
-    image = torch.from_numpy(np.load(paddle_reference / 'input.npy'))
-    expected = torch.from_numpy(np.load(paddle_reference / 'logits.npy'))
+    image, expected = reference_io(paddle_reference)
     assert (logits(model.eval(), head, image) - expected).abs().max() <= 1e-4 * expected.abs().max()
     with pytest.warns(UserWarning, match="stage_pool='paddle'"):
         Res2Net('res2net50_v1b_26w_4s').load_state_dict(
@@ -159,8 +162,7 @@ def test_paddleclas_classifier_in_the_classification_config(paddle_reference):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
     load_classifier(model, read_pdparams(str(paddle_reference / 'model.pdparams')))
-    image = torch.from_numpy(np.load(paddle_reference / 'input.npy'))
-    expected = torch.from_numpy(np.load(paddle_reference / 'logits.npy'))
+    image, expected = reference_io(paddle_reference)
     with torch.no_grad():
         got = model.eval()(image, mode='tensor')
     assert (got - expected).abs().max() <= 1e-4 * expected.abs().max()
